@@ -1,0 +1,103 @@
+import * as oauth from 'openid-client';
+import { sleep, type Clock } from './clock.js';
+import { LinkError, toLinkError } from './errors.js';
+import type { Provider } from './providers.js';
+
+/** A code waiting for a person to approve it, whichever flow made it. */
+export interface LinkingSession {
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete: string | null;
+  /** Epoch ms. */
+  expiresAt: number;
+  /** Settles when the attempt ends: the token response, or a LinkError (denied, expired, cancelled…). */
+  tokens: Promise<oauth.TokenEndpointResponse>;
+}
+
+export interface LinkingContext {
+  provider: Provider;
+  clock: Clock;
+  /** Aborts with a LinkError (`cancelled` or `closed`) as its reason. */
+  signal: AbortSignal;
+  log: (message: string) => void;
+}
+
+/** Starts a linking attempt; resolves once a code can be shown. */
+export type LinkingMethod = (context: LinkingContext) => Promise<LinkingSession>;
+
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const DEFAULT_POLL_INTERVAL_MS = 5_000;
+export const SLOW_DOWN_STEP_MS = 5_000;
+/** Network back-off doubles the wait up to this. */
+export const MAX_POLL_BACKOFF_MS = 5 * 60_000;
+
+/** RFC 8628 device authorization grant. */
+export const deviceFlow: LinkingMethod = async ({ provider, clock, signal, log }) => {
+  let response: oauth.DeviceAuthorizationResponse;
+  try {
+    response = await oauth.initiateDeviceAuthorization(provider.config, { scope: provider.scope });
+  } catch (err) {
+    throw toLinkError(err, provider.displayName);
+  }
+  const startedAt = clock.now();
+  const expiresAt = startedAt + response.expires_in * 1000;
+  const interval =
+    typeof response.interval === 'number' && response.interval > 0 ? response.interval * 1000 : DEFAULT_POLL_INTERVAL_MS;
+  log(`device code issued; expires in ${response.expires_in} s, polling every ${interval / 1000} s`);
+  const tokens = pollForTokens(provider, response.device_code, interval, expiresAt, clock, signal, log);
+  // The caller attaches its handlers after this resolves; never leave a rejection unobserved meanwhile.
+  tokens.catch(() => undefined);
+  return {
+    userCode: response.user_code,
+    verificationUri: response.verification_uri,
+    verificationUriComplete: response.verification_uri_complete ?? null,
+    expiresAt,
+    tokens,
+  };
+};
+
+async function pollForTokens(
+  provider: Provider,
+  deviceCode: string,
+  initialIntervalMs: number,
+  expiresAt: number,
+  clock: Clock,
+  signal: AbortSignal,
+  log: (message: string) => void,
+): Promise<oauth.TokenEndpointResponse> {
+  let interval = initialIntervalMs;
+  let wait = interval;
+  for (;;) {
+    const remaining = expiresAt - clock.now();
+    if (remaining <= 0) throw codeExpired();
+    await sleep(clock, Math.min(wait, remaining), signal);
+    if (clock.now() >= expiresAt) throw codeExpired();
+    try {
+      return await oauth.genericGrantRequest(provider.config, DEVICE_CODE_GRANT, { device_code: deviceCode });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      const pollError = err instanceof oauth.ResponseBodyError ? err.error : undefined;
+      if (pollError === 'authorization_pending') {
+        wait = interval;
+        continue;
+      }
+      if (pollError === 'slow_down') {
+        interval += SLOW_DOWN_STEP_MS;
+        wait = interval;
+        log(`provider asked to slow down; polling every ${interval / 1000} s`);
+        continue;
+      }
+      const problem = toLinkError(err, provider.displayName);
+      if (!problem.transient) throw problem;
+      wait =
+        problem.retryAfterMs !== undefined
+          ? Math.max(interval, problem.retryAfterMs)
+          : Math.min(Math.max(wait, interval) * 2, MAX_POLL_BACKOFF_MS);
+      log(`poll failed (${problem.code}); next poll in ${Math.round(wait / 1000)} s`);
+    }
+  }
+}
+
+function codeExpired(): LinkError {
+  return new LinkError('code_expired', 'The code expired before it was approved. Start linking again.');
+}

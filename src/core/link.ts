@@ -1,0 +1,552 @@
+import { EventEmitter } from 'node:events';
+import * as oauth from 'openid-client';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { deviceFlow, type LinkingMethod, type LinkingSession } from './device-flow.js';
+import { LinkError, toLinkError } from './errors.js';
+import { createProviderFetch, type HttpOptions } from './http.js';
+import { displayNameFor, resolveProvider, type Account, type Provider, type ProviderSettings } from './providers.js';
+import {
+  englishPrompt,
+  iso,
+  silentLogger,
+  type LinkEvent,
+  type LinkEventType,
+  type LinkState,
+  type Logger,
+  type PromptFormatter,
+  type Snapshot,
+} from './snapshot.js';
+import type { StoredLink, TokenSet, TokenStore } from './store.js';
+
+export interface LinkOptions {
+  /** Stable id (the config node's id): names the store file. */
+  id: string;
+  /** Slug `[a-z0-9-]+` used in topics and pages. */
+  link: string;
+  settings: ProviderSettings;
+  store: TokenStore;
+  clock?: Clock;
+  http?: HttpOptions;
+  logger?: Logger;
+  /** Source of jitter in [0, 1). */
+  random?: () => number;
+  formatPrompt?: PromptFormatter;
+  /** How codes are made when the provider has no device flow (the pairing page, issue 5). */
+  pairing?: LinkingMethod;
+}
+
+/** What `start()` gives: the code to show now, and the snapshot the attempt ends with. */
+export interface LinkAttempt {
+  pending: Snapshot;
+  finished: Promise<Snapshot>;
+}
+
+export interface RevokeResult {
+  snapshot: Snapshot;
+  /** Where the person can remove the app's access by hand, when the provider has such a page. */
+  manageUrl: string | null;
+}
+
+interface Attempt {
+  session: LinkingSession;
+  controller: AbortController;
+  finished: Promise<Snapshot>;
+}
+
+/** Refresh this long before expiry, as a share of the token's lifetime (plus up to half as much jitter). */
+const REFRESH_LEAD_SHARE = 0.1;
+/** An access token this close to expiry is not handed out. */
+const EXPIRY_SKEW_MS = 30_000;
+const RETRY_BASE_MS = 5_000;
+const RETRY_MAX_MS = 10 * 60_000;
+const RELINK_SOON_MS = 14 * 24 * 60 * 60 * 1000;
+
+/**
+ * One linked account: the state machine of DESIGN §4. Emits `snapshot` (a Snapshot) after every
+ * change and `event` (a LinkEvent) for each thing that happened. Never calls back into its users.
+ */
+export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent] }> {
+  readonly id: string;
+  readonly slug: string;
+  private readonly options: LinkOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private readonly formatPrompt: PromptFormatter;
+
+  private state: LinkState = 'unlinked';
+  private stored: StoredLink | null = null;
+  private lastError: LinkError | null = null;
+  private attempt: Attempt | null = null;
+  private providerPromise: Promise<Provider> | undefined;
+  private inflightRefresh: Promise<TokenSet> | undefined;
+  /** Bumped when the tokens are replaced or removed, so a late refresh cannot resurrect old ones. */
+  private generation = 0;
+  private failures = 0;
+  private retryNotBefore = 0;
+  private relinkSoonAnnounced = false;
+  private wakeTimer: TimerHandle | undefined;
+  private updatedAt: number;
+  private closed = false;
+  private current: Snapshot;
+
+  constructor(options: LinkOptions) {
+    super();
+    if (!/^[a-z0-9-]+$/.test(options.link)) {
+      throw new LinkError('config', `The link name "${options.link}" may only use a-z, 0-9 and "-".`);
+    }
+    this.options = options;
+    this.id = options.id;
+    this.slug = options.link;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.logger ?? silentLogger;
+    this.random = options.random ?? Math.random;
+    this.formatPrompt = options.formatPrompt ?? englishPrompt;
+    this.updatedAt = this.clock.now();
+    this.current = this.build();
+  }
+
+  /** The latest snapshot. */
+  snapshot(): Snapshot {
+    return this.current;
+  }
+
+  /** Reads the stored link and arms its refresh. Call once, before anything else. */
+  async load(): Promise<Snapshot> {
+    try {
+      this.stored = await this.options.store.read(this.id);
+    } catch (err) {
+      const problem = toLinkError(err, this.providerName());
+      this.relinkRequired(problem);
+      return this.current;
+    }
+    if (!this.stored) return this.changed('unlinked');
+    if (this.stored.problem) {
+      this.lastError = new LinkError(this.stored.problem.code, this.stored.problem.message);
+      return this.changed('relink_required');
+    }
+    this.changed('linked');
+    this.scheduleWake();
+    return this.current;
+  }
+
+  /**
+   * Starts linking (or returns the attempt already under way). Resolves once there is a code to
+   * show. An existing link keeps working until the new one succeeds.
+   */
+  async start(): Promise<LinkAttempt> {
+    this.assertOpen();
+    if (this.attempt) return { pending: this.current, finished: this.attempt.finished };
+    const provider = await this.provider();
+    const controller = new AbortController();
+    const method = provider.flow === 'device' ? deviceFlow : this.options.pairing;
+    if (!method) {
+      throw new LinkError('unsupported', `${provider.displayName} needs the pairing page, which is not available here.`);
+    }
+    const session = await method({
+      provider,
+      clock: this.clock,
+      signal: controller.signal,
+      log: (message) => this.log.debug(`[${this.slug}] ${message}`),
+    });
+    const raced = this.attempt as Attempt | null;
+    if (raced || this.closed) {
+      // Another start() won the race, or the link closed while the code was being made.
+      controller.abort(new LinkError('cancelled', 'Linking was cancelled.'));
+      if (raced) return { pending: this.current, finished: raced.finished };
+      this.assertOpen();
+    }
+    const finished = session.tokens.then(
+      (response) => this.completeAttempt(provider, response),
+      (err: unknown) => this.failAttempt(provider, err),
+    );
+    this.attempt = { session, controller, finished };
+    this.lastError = null;
+    this.log.info(`[${this.slug}] linking started; code expires ${iso(session.expiresAt)}`);
+    this.emitEvent('linking_started', { code_expires_at: iso(session.expiresAt) });
+    this.changed('pending');
+    return { pending: this.current, finished };
+  }
+
+  /** Cancels the linking attempt under way, if any. */
+  cancel(): void {
+    this.attempt?.controller.abort(new LinkError('cancelled', 'Linking was cancelled.'));
+  }
+
+  /**
+   * A valid access token, refreshing first when it has expired. However many callers ask at once,
+   * at most one refresh goes to the provider.
+   */
+  async accessToken(): Promise<string> {
+    this.assertOpen();
+    const stored = this.usableStored();
+    if (this.isFresh(stored.tokens)) return stored.tokens.accessToken;
+    if (this.clock.now() < this.retryNotBefore && this.lastError) throw this.lastError;
+    return (await this.refreshTokens()).accessToken;
+  }
+
+  /** Refreshes now (joining any refresh under way) and returns the new snapshot. */
+  async refresh(): Promise<Snapshot> {
+    this.assertOpen();
+    this.usableStored();
+    await this.refreshTokens();
+    return this.current;
+  }
+
+  /**
+   * Revokes both tokens at the provider where it can (RFC 7009) and always deletes them here.
+   * A provider that cannot be told is reported in the snapshot's `error`, not thrown.
+   */
+  async revoke(): Promise<RevokeResult> {
+    this.assertOpen();
+    this.cancel();
+    await this.inflightRefresh?.catch(() => undefined);
+    const stored = this.stored;
+    this.generation++;
+    let provider: Provider | undefined;
+    let problem: LinkError | null = null;
+    try {
+      provider = await this.provider();
+    } catch (err) {
+      problem = toLinkError(err, this.providerName());
+    }
+    if (stored && provider?.canRevoke) {
+      problem = await this.revokeAtProvider(provider, stored.tokens);
+    }
+    await this.options.store.delete(this.id);
+    this.stored = null;
+    this.failures = 0;
+    this.retryNotBefore = 0;
+    this.relinkSoonAnnounced = false;
+    this.clearWake();
+    this.lastError = problem;
+    this.log.info(`[${this.slug}] revoked${problem ? ` (provider not told: ${problem.code})` : ''}`);
+    this.emitEvent('revoked', { provider_revoked: Boolean(provider?.canRevoke && !problem) });
+    this.changed('unlinked');
+    return { snapshot: this.current, manageUrl: provider?.manageUrl ?? null };
+  }
+
+  /** Stops every timer and attempt. A refresh already talking to the provider is allowed to land. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearWake();
+    this.attempt?.controller.abort(new LinkError('closed', 'The link was closed.'));
+    await Promise.allSettled([this.inflightRefresh, this.attempt?.finished]);
+    this.removeAllListeners();
+  }
+
+  /** Deletes the stored tokens without telling the provider (the config node was deleted). */
+  async forget(): Promise<void> {
+    await this.close();
+    await this.options.store.delete(this.id);
+  }
+
+  private async revokeAtProvider(provider: Provider, tokens: TokenSet): Promise<LinkError | null> {
+    const hints: [string | null, string][] = [
+      [tokens.refreshToken, 'refresh_token'],
+      [tokens.accessToken, 'access_token'],
+    ];
+    for (const [token, hint] of hints) {
+      if (!token) continue;
+      try {
+        await oauth.tokenRevocation(provider.config, token, { token_type_hint: hint });
+      } catch (err) {
+        const cause = toLinkError(err, provider.displayName);
+        const where = provider.manageUrl ? ` Remove the access by hand at ${provider.manageUrl}.` : '';
+        return new LinkError(
+          cause.code,
+          `The tokens were deleted here, but ${provider.displayName} could not be told: ${cause.message}${where}`,
+        );
+      }
+    }
+    return null;
+  }
+
+  private provider(): Promise<Provider> {
+    this.providerPromise ??= resolveProvider(
+      this.options.settings,
+      createProviderFetch(this.options.http ?? {}, this.clock),
+    ).catch((err: unknown) => {
+      // Discovery may fail only because the network is down: try again next time.
+      this.providerPromise = undefined;
+      throw toLinkError(err, this.providerName());
+    });
+    return this.providerPromise;
+  }
+
+  private async completeAttempt(provider: Provider, response: oauth.TokenEndpointResponse): Promise<Snapshot> {
+    const now = this.clock.now();
+    const tokens = toTokenSet(response, null, now, provider);
+    let account: Account | null = null;
+    try {
+      account = await provider.fetchAccount(tokens.accessToken);
+    } catch (err) {
+      const problem = toLinkError(err, provider.displayName);
+      if (problem.code === 'user_not_registered') return this.failAttempt(provider, problem);
+      this.log.warn(`[${this.slug}] linked, but the account name could not be read: ${problem.message}`);
+    }
+    const previous = this.stored?.account ?? null;
+    const record: StoredLink = { tokens, account, approvedAt: now, problem: null };
+    if (provider.refreshHorizonMs) record.tokens.refreshExpiresAt = now + provider.refreshHorizonMs;
+    try {
+      await this.options.store.write(this.id, record);
+    } catch (err) {
+      return this.failAttempt(provider, new LinkError('store_failed', `The link could not be saved: ${(err as Error).message}`));
+    }
+    this.attempt = null;
+    this.generation++;
+    this.stored = record;
+    this.failures = 0;
+    this.retryNotBefore = 0;
+    this.relinkSoonAnnounced = false;
+    this.lastError = null;
+    const accountChanged = Boolean(previous && account && previous.id !== account.id);
+    this.log.info(`[${this.slug}] linked${account ? ` as ${account.name}` : ''}`);
+    this.emitEvent('linked', { account, account_changed: accountChanged, previous_account: accountChanged ? previous : null });
+    this.changed('linked');
+    this.scheduleWake();
+    return this.current;
+  }
+
+  private failAttempt(provider: Provider, err: unknown): Snapshot {
+    const problem = toLinkError(err, provider.displayName);
+    this.attempt = null;
+    if (problem.code === 'closed') return this.current;
+    const cancelled = problem.code === 'cancelled';
+    this.lastError = cancelled ? null : problem;
+    this.log.info(`[${this.slug}] linking ended: ${problem.code}`);
+    if (problem.code === 'code_expired' || problem.code === 'access_denied') this.emitEvent(problem.code, {});
+    else if (!cancelled) this.emitEvent('error', { error: problem.toJSON() });
+    return this.changed(this.restingState());
+  }
+
+  /** The state to return to when an attempt ends without a new link. */
+  private restingState(): LinkState {
+    if (!this.stored) return 'unlinked';
+    if (this.stored.problem) return 'relink_required';
+    return this.isFresh(this.stored.tokens) || this.failures === 0 ? 'linked' : 'error';
+  }
+
+  private refreshTokens(): Promise<TokenSet> {
+    this.inflightRefresh ??= this.performRefresh().finally(() => {
+      this.inflightRefresh = undefined;
+    });
+    return this.inflightRefresh;
+  }
+
+  private async performRefresh(): Promise<TokenSet> {
+    const stored = this.usableStored();
+    const refreshToken = stored.tokens.refreshToken;
+    if (!refreshToken) {
+      const problem = new LinkError('refresh_expired', 'The access expired and the provider gave no way to renew it. Link the account again.');
+      await this.relinkRequired(problem);
+      throw problem;
+    }
+    const generation = this.generation;
+    const provider = await this.provider().catch((err: unknown) => this.refreshFailed(err, generation));
+    let response: oauth.TokenEndpointResponse;
+    try {
+      response = await oauth.refreshTokenGrant(provider.config, refreshToken);
+    } catch (err) {
+      return this.refreshFailed(toLinkError(err, provider.displayName), generation);
+    }
+    const tokens = toTokenSet(response, stored.tokens, this.clock.now(), provider);
+    const record: StoredLink = { ...stored, tokens, problem: null };
+    if (generation !== this.generation) {
+      // Revoked or relinked meanwhile: these tokens belong to a grant we no longer hold.
+      throw new LinkError('not_linked', 'The link changed while it was being refreshed.');
+    }
+    // The rotated refresh token must be on disk before anyone uses the new access token.
+    try {
+      await this.options.store.write(this.id, record);
+    } catch (err) {
+      return this.refreshFailed(new LinkError('store_failed', `The refreshed link could not be saved: ${(err as Error).message}`), generation);
+    }
+    this.stored = record;
+    this.failures = 0;
+    this.retryNotBefore = 0;
+    this.lastError = null;
+    this.log.debug(`[${this.slug}] refreshed; access token valid until ${iso(tokens.expiresAt)}`);
+    this.emitEvent('refreshed', { token_expires_at: iso(tokens.expiresAt) });
+    this.changed(this.attempt ? 'pending' : 'linked');
+    this.scheduleWake();
+    return tokens;
+  }
+
+  private async refreshFailed(err: unknown, generation: number): Promise<never> {
+    const problem = toLinkError(err, this.providerName());
+    if (generation !== this.generation) throw problem;
+    if (!problem.transient) {
+      await this.relinkRequired(problem);
+      throw problem;
+    }
+    this.failures++;
+    const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failures - 1)) * (1 + this.random() * 0.2);
+    const delay = Math.max(backoff, problem.retryAfterMs ?? 0);
+    this.retryNotBefore = this.clock.now() + delay;
+    this.lastError = problem;
+    this.log.warn(`[${this.slug}] refresh failed (${problem.code}); retrying in ${Math.round(delay / 1000)} s`);
+    this.emitEvent('refresh_failed', { error: problem.toJSON(), retry_at: iso(this.retryNotBefore) });
+    const stillValid = this.stored ? this.isFresh(this.stored.tokens) : false;
+    this.changed(this.attempt ? 'pending' : stillValid ? 'linked' : 'error');
+    this.scheduleWake();
+    throw problem;
+  }
+
+  /** The grant is gone for good: keep the account (for the snapshot) and remember why. */
+  private async relinkRequired(problem: LinkError): Promise<void> {
+    this.lastError = problem;
+    this.clearWake();
+    if (this.stored) {
+      this.stored = { ...this.stored, problem: problem.toJSON() };
+      await this.options.store.write(this.id, this.stored).catch((err: unknown) => {
+        this.log.warn(`[${this.slug}] could not record that a relink is required: ${(err as Error).message}`);
+      });
+    }
+    this.log.warn(`[${this.slug}] relink required: ${problem.message}`);
+    this.emitEvent('relink_required', { error: problem.toJSON() });
+    this.changed(this.attempt ? 'pending' : 'relink_required');
+  }
+
+  /** One timer per link: the next refresh, retry, relink warning or horizon, whichever comes first. */
+  private scheduleWake(): void {
+    this.clearWake();
+    const stored = this.stored;
+    if (this.closed || !stored || stored.problem) return;
+    const { tokens } = stored;
+    const due: number[] = [];
+    if (tokens.refreshExpiresAt !== null) {
+      due.push(tokens.refreshExpiresAt);
+      if (!this.relinkSoonAnnounced) due.push(tokens.refreshExpiresAt - RELINK_SOON_MS);
+    }
+    if (tokens.expiresAt !== null) {
+      const lifetime = Math.max(0, tokens.expiresAt - tokens.obtainedAt);
+      const lead = lifetime * REFRESH_LEAD_SHARE * (1 + this.random() * 0.5);
+      due.push(Math.max(tokens.expiresAt - lead, this.retryNotBefore));
+    }
+    if (due.length === 0) return;
+    const at = Math.min(...due);
+    this.wakeTimer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
+      this.wakeTimer = undefined;
+      void this.wake();
+    });
+  }
+
+  private async wake(): Promise<void> {
+    const stored = this.stored;
+    if (this.closed || !stored || stored.problem) return;
+    const now = this.clock.now();
+    const { refreshExpiresAt } = stored.tokens;
+    if (refreshExpiresAt !== null && now >= refreshExpiresAt) {
+      await this.relinkRequired(
+        new LinkError('refresh_expired', `${this.providerName()} links last a limited time and this one has ended. Link the account again.`),
+      );
+      return;
+    }
+    if (refreshExpiresAt !== null && !this.relinkSoonAnnounced && now >= refreshExpiresAt - RELINK_SOON_MS) {
+      this.relinkSoonAnnounced = true;
+      this.emitEvent('relink_soon', { refresh_expires_at: iso(refreshExpiresAt) });
+    }
+    const refreshDue = stored.tokens.expiresAt !== null && now >= this.refreshDueAt(stored.tokens);
+    if (refreshDue && now >= this.retryNotBefore) {
+      await this.refreshTokens().catch(() => undefined);
+      return;
+    }
+    this.scheduleWake();
+  }
+
+  private refreshDueAt(tokens: TokenSet): number {
+    const lifetime = Math.max(0, (tokens.expiresAt ?? 0) - tokens.obtainedAt);
+    return (tokens.expiresAt ?? 0) - lifetime * REFRESH_LEAD_SHARE;
+  }
+
+  private clearWake(): void {
+    if (this.wakeTimer) this.clock.clearTimer(this.wakeTimer);
+    this.wakeTimer = undefined;
+  }
+
+  private isFresh(tokens: TokenSet): boolean {
+    return tokens.expiresAt === null || this.clock.now() < tokens.expiresAt - EXPIRY_SKEW_MS;
+  }
+
+  private usableStored(): StoredLink {
+    if (!this.stored) throw new LinkError('not_linked', 'This account is not linked yet. Start linking first.');
+    if (this.stored.problem) {
+      throw new LinkError(this.stored.problem.code, this.stored.problem.message);
+    }
+    return this.stored;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LinkError('closed', 'The link was closed.');
+  }
+
+  private providerName(): string {
+    return displayNameFor(this.options.settings);
+  }
+
+  private emitEvent(type: LinkEventType, detail: Record<string, unknown>): void {
+    this.emit('event', { event_type: type, at: new Date(this.clock.now()).toISOString(), ...detail });
+  }
+
+  private changed(state: LinkState): Snapshot {
+    this.state = state;
+    this.updatedAt = this.clock.now();
+    this.current = this.build();
+    this.emit('snapshot', this.current);
+    return this.current;
+  }
+
+  private build(): Snapshot {
+    const session = this.state === 'pending' ? this.attempt?.session : undefined;
+    const tokens = this.stored?.tokens;
+    return {
+      link: this.slug,
+      provider: this.options.settings.provider,
+      state: this.state,
+      account: this.stored?.account ?? null,
+      user_code: session?.userCode ?? null,
+      verification_uri: session?.verificationUri ?? null,
+      verification_uri_complete: session?.verificationUriComplete ?? null,
+      code_expires_at: iso(session?.expiresAt),
+      token_expires_at: iso(tokens?.expiresAt),
+      refresh_expires_at: iso(tokens?.refreshExpiresAt),
+      scopes: tokens?.scope ? tokens.scope.split(/\s+/).filter(Boolean) : null,
+      prompt: session ? this.formatPrompt({ provider: this.providerName(), url: session.verificationUri, code: session.userCode }) : null,
+      error: this.lastError?.toJSON() ?? null,
+      updated_at: new Date(this.updatedAt).toISOString(),
+    };
+  }
+}
+
+/** Reads a token response. A response without a refresh token keeps the previous one. */
+function toTokenSet(
+  response: oauth.TokenEndpointResponse,
+  previous: TokenSet | null,
+  now: number,
+  provider: Provider,
+): TokenSet {
+  const refreshLifetime = numberField(response, 'refresh_token_expires_in') ?? numberField(response, 'refresh_expires_in');
+  const rotated = typeof response.refresh_token === 'string' && response.refresh_token !== '';
+  return {
+    accessToken: response.access_token,
+    tokenType: response.token_type,
+    expiresAt: typeof response.expires_in === 'number' ? now + response.expires_in * 1000 : null,
+    refreshToken: rotated ? response.refresh_token! : (previous?.refreshToken ?? null),
+    scope: typeof response.scope === 'string' ? response.scope : (previous?.scope ?? null),
+    obtainedAt: now,
+    refreshExpiresAt:
+      provider.refreshHorizonMs !== null
+        ? (previous?.refreshExpiresAt ?? null)
+        : rotated && refreshLifetime !== undefined
+          ? now + refreshLifetime * 1000
+          : (previous?.refreshExpiresAt ?? null),
+  };
+}
+
+function numberField(response: oauth.TokenEndpointResponse, name: string): number | undefined {
+  const value = (response as Record<string, unknown>)[name];
+  const parsed = typeof value === 'string' ? Number(value) : value;
+  return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0 ? parsed : undefined;
+}

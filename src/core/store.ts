@@ -1,0 +1,187 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { LinkError, type LinkErrorCode } from './errors.js';
+import type { Account } from './providers.js';
+
+/** The secrets of one link. Lives only in memory and, encrypted, in the store. */
+export interface TokenSet {
+  accessToken: string;
+  tokenType: string;
+  /** Epoch ms; null when the provider did not say. */
+  expiresAt: number | null;
+  refreshToken: string | null;
+  /** Space-separated scopes the provider granted, or null when it did not say. */
+  scope: string | null;
+  /** Epoch ms when this access token was issued: with expiresAt, its lifetime. */
+  obtainedAt: number;
+  /** Epoch ms after which the refresh token is dead whatever happens, when known. */
+  refreshExpiresAt: number | null;
+}
+
+export interface StoredLink {
+  tokens: TokenSet;
+  account: Account | null;
+  /** Epoch ms when the person approved: the start of a refresh horizon such as Spotify's 180 days. */
+  approvedAt: number;
+  /** Set once the provider refused the grant: survives restarts so the link stays `relink_required`. */
+  problem?: { code: LinkErrorCode; message: string } | null;
+}
+
+interface Envelope {
+  v: 1;
+  iv: string;
+  tag: string;
+  data: string;
+}
+
+const KEY_FILE = '.key';
+
+/**
+ * Tokens at rest (DESIGN §8): one file per link, AES-256-GCM with the link id as associated data
+ * (a file copied onto another link does not decrypt), mode 0600, replaced atomically.
+ */
+export class TokenStore {
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private tempCounter = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly key: Buffer,
+  ) {
+    if (key.length !== 32) throw new Error('TokenStore needs a 32-byte key');
+  }
+
+  /** Opens the store in `dir`, creating the folder and its key file on first use. */
+  static async open(dir: string): Promise<TokenStore> {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const keyPath = path.join(dir, KEY_FILE);
+    let key: Buffer;
+    try {
+      key = Buffer.from((await fs.readFile(keyPath, 'utf8')).trim(), 'base64');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      key = randomBytes(32);
+      try {
+        await fs.writeFile(keyPath, key.toString('base64'), { mode: 0o600, flag: 'wx' });
+      } catch (writeErr) {
+        // Another link opened the store first: use its key.
+        if ((writeErr as NodeJS.ErrnoException).code !== 'EEXIST') throw writeErr;
+        key = Buffer.from((await fs.readFile(keyPath, 'utf8')).trim(), 'base64');
+      }
+    }
+    return new TokenStore(dir, key);
+  }
+
+  fileFor(id: string): string {
+    if (!/^[A-Za-z0-9._-]+$/.test(id) || id.startsWith('.')) throw new Error(`Unsafe store id "${id}"`);
+    return path.join(this.dir, `${id}.json`);
+  }
+
+  /**
+   * The stored link, or null when there is none. A file that cannot be read or decrypted is moved
+   * aside (never deleted) and reported as `store_unreadable`.
+   */
+  read(id: string): Promise<StoredLink | null> {
+    return this.serialized(id, async () => {
+      const file = this.fileFor(id);
+      let raw: string;
+      try {
+        raw = await fs.readFile(file, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw new LinkError('store_unreadable', `The saved link could not be read (${(err as Error).message}).`);
+      }
+      try {
+        return this.decrypt(id, raw);
+      } catch {
+        const aside = `${file}.unreadable-${Date.now()}`;
+        await fs.rename(file, aside).catch(() => undefined);
+        throw new LinkError(
+          'store_unreadable',
+          `The saved link could not be decrypted, so it was moved aside to ${path.basename(aside)}. Link the account again.`,
+        );
+      }
+    });
+  }
+
+  /** Writes atomically: temp file, fsync, rename, fsync of the folder. Resolves once durable. */
+  write(id: string, record: StoredLink): Promise<void> {
+    return this.serialized(id, async () => {
+      const file = this.fileFor(id);
+      const temp = `${file}.${process.pid}.${this.tempCounter++}.tmp`;
+      const handle = await fs.open(temp, 'w', 0o600);
+      try {
+        await handle.writeFile(this.encrypt(id, record));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      try {
+        await fs.rename(temp, file);
+      } catch (err) {
+        await fs.unlink(temp).catch(() => undefined);
+        throw err;
+      }
+      await syncDir(this.dir);
+    });
+  }
+
+  delete(id: string): Promise<void> {
+    return this.serialized(id, async () => {
+      await fs.unlink(this.fileFor(id)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    });
+  }
+
+  private encrypt(id: string, record: StoredLink): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(id));
+    const data = Buffer.concat([cipher.update(JSON.stringify(record), 'utf8'), cipher.final()]);
+    const envelope: Envelope = {
+      v: 1,
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      data: data.toString('base64'),
+    };
+    return JSON.stringify(envelope);
+  }
+
+  private decrypt(id: string, raw: string): StoredLink {
+    const envelope = JSON.parse(raw) as Envelope;
+    if (envelope.v !== 1) throw new Error('unknown store version');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(envelope.iv, 'base64'));
+    decipher.setAAD(Buffer.from(id));
+    decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
+    const plain = Buffer.concat([decipher.update(Buffer.from(envelope.data, 'base64')), decipher.final()]);
+    const record = JSON.parse(plain.toString('utf8')) as StoredLink;
+    if (typeof record?.tokens?.accessToken !== 'string') throw new Error('malformed record');
+    return record;
+  }
+
+  /** One operation at a time per link, so a read never sees a half-finished write of ours. */
+  private serialized<T>(id: string, operation: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const next = previous.then(operation, operation);
+    const settled = next.catch(() => undefined);
+    this.queues.set(id, settled);
+    void settled.then(() => {
+      if (this.queues.get(id) === settled) this.queues.delete(id);
+    });
+    return next;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on a folder; the rename is still atomic there.
+  } finally {
+    await handle.close();
+  }
+}
