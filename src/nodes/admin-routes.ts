@@ -1,0 +1,79 @@
+import type { NodeAPI } from 'node-red';
+import type { Request, Response } from 'express';
+import QRCode from 'qrcode';
+import type { Link } from '../core/index.js';
+import { asLinkError, type AccountLinkConfigNode } from './runtime.js';
+
+type LinkAction = 'start' | 'cancel' | 'refresh' | 'revoke';
+
+/**
+ * DESIGN §7: the editor's window onto deployed links. Reads need `account-link.read`, actions
+ * `account-link.write`. Nothing secret is ever sent: only snapshots and a QR of the public URL.
+ */
+export function registerAdminRoutes(RED: NodeAPI): void {
+  const read = RED.auth.needsPermission('account-link.read');
+  const write = RED.auth.needsPermission('account-link.write');
+
+  const withLink = async (req: Request, res: Response): Promise<Link | undefined> => {
+    const node = RED.nodes.getNode(String(req.params.id)) as AccountLinkConfigNode | null;
+    if (!node?.ready || node.type !== 'account-link') {
+      res.status(404).json({ error: { code: 'not_deployed', message: RED._('account-link.errors.not-deployed') } });
+      return undefined;
+    }
+    try {
+      return await node.ready;
+    } catch (err) {
+      res.status(409).json({ error: asLinkError(err).toJSON() });
+      return undefined;
+    }
+  };
+
+  RED.httpAdmin.get('/account-link/info', read, (_req, res) => {
+    const root = String(RED.settings.httpNodeRoot ?? '/').replace(/\/?$/, '/');
+    res.json({ httpNodeRoot: root, port: RED.settings.uiPort ?? 1880 });
+  });
+
+  RED.httpAdmin.get('/account-link/:id', read, async (req, res) => {
+    const link = await withLink(req, res);
+    if (link) res.json(link.snapshot());
+  });
+
+  RED.httpAdmin.get('/account-link/:id/qr', read, async (req, res) => {
+    const link = await withLink(req, res);
+    if (!link) return;
+    const snapshot = link.snapshot();
+    const target = snapshot.verification_uri_complete ?? snapshot.verification_uri;
+    if (!target) {
+      res.status(404).end();
+      return;
+    }
+    res.type('image/png').set('Cache-Control', 'no-store').send(await QRCode.toBuffer(target, { margin: 1, width: 240 }));
+  });
+
+  const act = (action: LinkAction) => async (req: Request, res: Response) => {
+    const link = await withLink(req, res);
+    if (!link) return;
+    try {
+      switch (action) {
+        case 'start':
+          res.json((await link.start()).pending);
+          return;
+        case 'cancel':
+          link.cancel();
+          res.json(link.snapshot());
+          return;
+        case 'refresh':
+          res.json(await link.refresh());
+          return;
+        case 'revoke':
+          res.json(await link.revoke());
+          return;
+      }
+    } catch (err) {
+      res.status(400).json({ error: asLinkError(err).toJSON(), snapshot: link.snapshot() });
+    }
+  };
+  for (const action of ['start', 'cancel', 'refresh', 'revoke'] as const) {
+    RED.httpAdmin.post(`/account-link/:id/${action}`, write, act(action));
+  }
+}

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import type { Node, NodeAPI } from 'node-red';
+import { LinkError, TokenStore, type Link, type LinkErrorCode, type Logger, type Snapshot } from '../core/index.js';
+
+/** What the `account-link` config node offers the action nodes and admin routes. */
+export interface AccountLinkConfigNode extends Node {
+  /** Settles once the stored link is loaded; rejects with a LinkError when the node is misconfigured. */
+  ready: Promise<Link>;
+}
+
+/** One token store per Node-RED runtime, under `<userDir>/account-link/` (DESIGN §8). */
+let storePromise: Promise<TokenStore> | undefined;
+let storeDir: string | undefined;
+
+export function tokenStore(RED: NodeAPI): Promise<TokenStore> {
+  const dir = path.join(String(RED.settings.userDir ?? process.cwd()), 'account-link');
+  if (!storePromise || storeDir !== dir) {
+    storeDir = dir;
+    storePromise = TokenStore.open(dir);
+  }
+  return storePromise;
+}
+
+/** Slugs in use, so two config nodes cannot publish to the same topics. */
+const slugOwners = new Map<string, string>();
+
+export function claimSlug(slug: string, nodeId: string): boolean {
+  const owner = slugOwners.get(slug);
+  if (owner && owner !== nodeId) return false;
+  slugOwners.set(slug, nodeId);
+  return true;
+}
+
+export function releaseSlug(slug: string, nodeId: string): void {
+  if (slugOwners.get(slug) === nodeId) slugOwners.delete(slug);
+}
+
+/** The engine's log lines go to the node's log; none of them carries a secret. */
+export function nodeLogger(node: Node): Logger {
+  return {
+    debug: (message) => node.debug(message),
+    info: (message) => node.log(message),
+    warn: (message) => node.warn(message),
+    error: (message) => node.error(message),
+  };
+}
+
+/** The error text people see: the catalog's words for the code, else the engine's English message. */
+export function localizedError(RED: NodeAPI, error: { code: LinkErrorCode | string; message: string }): string {
+  const key = `account-link.errors.${error.code}`;
+  const text = RED._(key);
+  return text && text !== key ? text : error.message;
+}
+
+type Badge = { fill: 'grey' | 'yellow' | 'green' | 'red'; shape: 'dot' | 'ring'; text: string };
+
+/** DESIGN §3 status badges. */
+export function badgeFor(RED: NodeAPI, snapshot: Snapshot): Badge {
+  switch (snapshot.state) {
+    case 'pending':
+      return { fill: 'yellow', shape: 'ring', text: RED._('account-link.status.pending', { code: snapshot.user_code ?? '' }) };
+    case 'linked':
+      return {
+        fill: 'green',
+        shape: 'dot',
+        text: RED._('account-link.status.linked', { account: snapshot.account?.name ?? snapshot.account?.id ?? '' }),
+      };
+    case 'relink_required':
+      return { fill: 'red', shape: 'ring', text: RED._('account-link.status.relink_required') };
+    case 'error':
+      return {
+        fill: 'red',
+        shape: 'ring',
+        text: snapshot.error ? localizedError(RED, snapshot.error) : RED._('account-link.status.error'),
+      };
+    default:
+      return { fill: 'grey', shape: 'dot', text: RED._('account-link.status.unlinked') };
+  }
+}
+
+/** Any thrown value as a LinkError, for `msg.error` and `done(err)`. */
+export function asLinkError(err: unknown): LinkError {
+  if (err instanceof LinkError) return err;
+  return new LinkError('provider_error', err instanceof Error ? err.message : String(err));
+}
