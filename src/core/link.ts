@@ -86,6 +86,8 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
   private retryNotBefore = 0;
   private relinkSoonAnnounced = false;
   private wakeTimer: TimerHandle | undefined;
+  /** When the armed wake should refresh: the jittered lead chosen by scheduleWake, not re-rolled on waking. */
+  private plannedRefreshAt: number | undefined;
   private updatedAt: number;
   private closed = false;
   private current: Snapshot;
@@ -423,7 +425,8 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     if (tokens.expiresAt !== null) {
       const lifetime = Math.max(0, tokens.expiresAt - tokens.obtainedAt);
       const lead = lifetime * REFRESH_LEAD_SHARE * (1 + this.random() * 0.5);
-      due.push(Math.max(tokens.expiresAt - lead, this.retryNotBefore));
+      this.plannedRefreshAt = tokens.expiresAt - lead;
+      due.push(Math.max(this.plannedRefreshAt, this.retryNotBefore));
     }
     if (due.length === 0) return;
     const at = Math.min(...due);
@@ -448,7 +451,8 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       this.relinkSoonAnnounced = true;
       this.emitEvent('relink_soon', { refresh_expires_at: iso(refreshExpiresAt) });
     }
-    const refreshDue = stored.tokens.expiresAt !== null && now >= this.refreshDueAt(stored.tokens);
+    const refreshDue =
+      stored.tokens.expiresAt !== null && now >= Math.min(this.plannedRefreshAt ?? Infinity, this.refreshDueAt(stored.tokens));
     if (refreshDue && now >= this.retryNotBefore) {
       await this.refreshTokens().catch(() => undefined);
       return;
