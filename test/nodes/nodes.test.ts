@@ -11,6 +11,7 @@ helper.init(require.resolve('node-red'));
 const accountLinkNodes = require('../../dist/nodes/account-link.js');
 
 type Msg = Record<string, any>;
+type TestFlow = Parameters<typeof helper.load>[1];
 interface Helpered {
   on(event: string, listener: (msg: Msg) => void): void;
   once(event: string, listener: (msg: Msg) => void): void;
@@ -85,7 +86,7 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
 
   async function load(extra: Msg[] = []): Promise<void> {
     const catchModule = require(require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [path.dirname(require.resolve('node-red'))] }));
-    await helper.load([accountLinkNodes, catchModule], flow(provider, extra));
+    await helper.load([accountLinkNodes, catchModule], flow(provider, extra) as TestFlow);
   }
 
   it('sends an unlinked snapshot and reports a missing link to a Catch node', async () => {
@@ -133,7 +134,7 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     await until(() => provider.count('refresh_token') === refreshesBefore + 1 && out.length >= 4, 'refresh');
 
     // A redeploy (same node ids) keeps the tokens.
-    await helper.setFlows(flow(provider), 'full');
+    await helper.setFlows(flow(provider) as TestFlow, 'full');
     const again = collector('out');
     (helper.getNode('status') as unknown as Helpered).receive({ payload: '' });
     const reloaded = await until(() => again[0], 'status after redeploy');
@@ -164,9 +165,9 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     const raw = await readFile(file, 'utf8');
     assert.ok(!raw.includes('Alice'), 'the store is encrypted');
 
-    await helper.setFlows(flow(provider), 'full');
+    await helper.setFlows(flow(provider) as TestFlow, 'full');
     assert.ok(existsSync(file), 'a redeploy keeps the file');
-    await helper.setFlows([{ id: 'tab', type: 'tab', label: 'test' }], 'full');
+    await helper.setFlows([{ id: 'tab', type: 'tab', label: 'test' }] as TestFlow, 'full');
     await until(() => !existsSync(file), 'file deleted with its node');
   });
 });
