@@ -167,7 +167,7 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
 
     await helper.setFlows(flow(provider) as TestFlow, 'full');
     assert.ok(existsSync(file), 'a redeploy keeps the file');
-    await helper.setFlows([{ id: 'tab', type: 'tab', label: 'test' }] as TestFlow, 'full');
+    await helper.setFlows([{ id: 'tab', type: 'tab', label: 'test' }] as unknown as TestFlow, 'full');
     await until(() => !existsSync(file), 'file deleted with its node');
   });
 });
