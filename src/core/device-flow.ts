@@ -88,7 +88,8 @@ async function pollForTokens(
         continue;
       }
       const problem = toLinkError(err, provider.displayName);
-      if (!problem.transient) throw problem;
+      // An OAuth error other than the two above ends the attempt (RFC 8628 §3.5), even one we do not know.
+      if (pollError !== undefined || !problem.transient) throw problem;
       wait =
         problem.retryAfterMs !== undefined
           ? Math.max(interval, problem.retryAfterMs)

@@ -49,6 +49,8 @@ export interface TokenRequestRecord {
   status: number;
   /** The OAuth `error` of the response, when it failed. */
   error: string | undefined;
+  /** The refresh token or device code the client presented (test-only: lets tests prove which one was used). */
+  presented: string | undefined;
 }
 
 export interface InteractionOptions {
@@ -196,6 +198,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
         clientId: typeof params.client_id === 'string' ? params.client_id : undefined,
         status: ctx.status,
         error: body && typeof body.error === 'string' ? body.error : undefined,
+        presented: [params.refresh_token, params.device_code, params.code].find((v): v is string => typeof v === 'string'),
       });
     }
   });

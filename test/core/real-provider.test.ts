@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import { access } from 'node:fs/promises';
+import { Link } from '../../src/core/link.js';
+import type { ProviderSettings } from '../../src/core/providers.js';
+import { cleanupTempDirs, makeLink } from '../helpers/core-fixtures.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { DEVICE_CODE_GRANT, startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+
+/** The linking engine against a real authorization server (oidc-provider) on loopback. */
+describe('core: Link against a real OIDC provider', function () {
+  let provider: TestProvider;
+  let clock: ManualClock;
+  const links: Link[] = [];
+
+  before(async () => {
+    provider = await startTestProvider({ accessTokenTtl: 60 });
+  });
+  after(async () => {
+    await provider.close();
+    await cleanupTempDirs();
+  });
+  beforeEach(() => {
+    clock = new ManualClock();
+    provider.requests.length = 0;
+  });
+  afterEach(async () => {
+    await Promise.all(links.splice(0).map((l) => l.close()));
+  });
+
+  function settings(overrides: Partial<ProviderSettings> = {}): ProviderSettings {
+    return { provider: 'oidc', issuer: provider.issuer, clientId: provider.clientId, ...overrides };
+  }
+
+  async function newLink(overrides: Partial<ProviderSettings> = {}, store?: import('../../src/core/store.js').TokenStore) {
+    const made = await makeLink({ settings: settings(overrides), clock, store });
+    links.push(made.link);
+    await made.link.load();
+    return made;
+  }
+
+  /** Starts linking, approves on the provider's pages, lets the next poll collect the tokens. */
+  async function linkAs(link: Link, accountId = 'alice') {
+    const { pending, finished } = await link.start();
+    assert.ok(pending.user_code);
+    await provider.approveDevice(pending.user_code, { accountId });
+    await clock.advance(5_000);
+    return finished;
+  }
+
+  it('approve → linked with the account name from userinfo', async () => {
+    const { link, rec } = await newLink();
+    const { pending, finished } = await link.start();
+    assert.equal(pending.state, 'pending');
+    assert.match(pending.user_code ?? '', /^[A-Z]{4}-[A-Z]{4}$/);
+    assert.equal(pending.verification_uri, `${provider.issuer}/device`);
+    assert.ok(pending.prompt?.includes(pending.user_code!));
+    assert.ok(pending.code_expires_at);
+
+    // Two polls while the person is still busy, then approval.
+    await clock.advance(10_000);
+    assert.equal(provider.count(DEVICE_CODE_GRANT), 2);
+    assert.deepEqual(
+      provider.requests.map((r) => r.error),
+      ['authorization_pending', 'authorization_pending'],
+    );
+    await provider.approveDevice(pending.user_code!, { accountId: 'alice' });
+    await clock.advance(5_000);
+    const done = await finished;
+
+    assert.equal(done.state, 'linked');
+    assert.deepEqual(done.account, { id: 'alice', name: 'Alice' });
+    assert.equal(done.user_code, null);
+    assert.equal(done.error, null);
+    assert.ok(done.scopes?.includes('offline_access'));
+    assert.equal(done.token_expires_at, new Date(clock.now() + 60_000).toISOString());
+    assert.deepEqual(rec.eventTypes(), ['linking_started', 'linked']);
+    assert.equal(rec.events[1].account_changed, false);
+    assert.equal(provider.count(DEVICE_CODE_GRANT), 3);
+    assert.ok(await provider.isTokenActive(await link.accessToken()));
+    // Only the refresh timer is left.
+    assert.equal(clock.pendingTimers, 1);
+  });
+
+  it('deny → unlinked with access_denied', async () => {
+    const { link, rec } = await newLink();
+    const { pending, finished } = await link.start();
+    await provider.approveDevice(pending.user_code!, { deny: true });
+    await clock.advance(5_000);
+    const done = await finished;
+    assert.equal(done.state, 'unlinked');
+    assert.equal(done.error?.code, 'access_denied');
+    assert.deepEqual(rec.eventTypes(), ['linking_started', 'access_denied']);
+    assert.equal(clock.pendingTimers, 0);
+    await clock.advance(60_000);
+    assert.equal(provider.count(DEVICE_CODE_GRANT), 1, 'no poll after access_denied');
+  });
+
+  it('code expiry → code_expired, no poll at or after expires_in', async () => {
+    const short = await startTestProvider({ deviceCodeTtl: 12 });
+    try {
+      const made = await makeLink({ settings: settings({ issuer: short.issuer, clientId: short.clientId }), clock });
+      links.push(made.link);
+      const { pending, finished } = await made.link.start();
+      assert.equal(Date.parse(pending.code_expires_at!) - clock.now(), 12_000);
+      await clock.advance(30_000);
+      const done = await finished;
+      assert.equal(done.state, 'unlinked');
+      assert.equal(done.error?.code, 'code_expired');
+      assert.deepEqual(made.rec.eventTypes(), ['linking_started', 'code_expired']);
+      // Polls at 5 s and 10 s; the 12 s wake-up ends the attempt without asking.
+      assert.equal(short.count(DEVICE_CODE_GRANT), 2);
+      assert.equal(clock.pendingTimers, 0);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('cancel → no poll after it and no timer left', async () => {
+    const { link, rec } = await newLink();
+    const { finished } = await link.start();
+    await clock.advance(5_000);
+    assert.equal(provider.count(DEVICE_CODE_GRANT), 1);
+    assert.equal(clock.pendingTimers, 1);
+    link.cancel();
+    const done = await finished;
+    assert.equal(done.state, 'unlinked');
+    assert.equal(done.error, null);
+    assert.equal(clock.pendingTimers, 0);
+    await clock.advance(120_000);
+    assert.equal(provider.count(DEVICE_CODE_GRANT), 1);
+    assert.deepEqual(rec.eventTypes(), ['linking_started']);
+    // A new attempt can start afterwards.
+    const again = await link.start();
+    assert.equal(again.pending.state, 'pending');
+    link.cancel();
+    await again.finished;
+  });
+
+  it('close during linking stops polling and leaves no timer', async () => {
+    const { link } = await newLink();
+    const { finished } = await link.start();
+    await link.close();
+    await finished;
+    assert.equal(clock.pendingTimers, 0);
+    await clock.advance(60_000);
+    assert.equal(provider.count(DEVICE_CODE_GRANT), 0);
+  });
+
+  it('refreshes with rotation for 30 cycles, always presenting the newest refresh token', async () => {
+    const { link, store, rec } = await newLink();
+    await linkAs(link);
+    let expected = (await store.read('node1'))!.tokens.refreshToken!;
+    const firstRefresh = expected;
+    for (let cycle = 0; cycle < 30; cycle++) {
+      const due = clock.nextDue!;
+      // random() = 0: the refresh is due 10% of the 60 s lifetime before expiry.
+      assert.equal(due, Date.parse(link.snapshot().token_expires_at!) - 6_000);
+      assert.ok(await clock.advanceToNext());
+      const refreshes = provider.requests.filter((r) => r.grantType === 'refresh_token');
+      assert.equal(refreshes.length, cycle + 1, `cycle ${cycle}: one refresh per token lifetime`);
+      const last = refreshes[refreshes.length - 1];
+      assert.equal(last.status, 200, `cycle ${cycle}: ${last.error}`);
+      assert.equal(last.presented, expected, `cycle ${cycle}: the newest refresh token was used`);
+      const stored = (await store.read('node1'))!;
+      assert.notEqual(stored.tokens.refreshToken, expected, 'the provider rotated it and the store has the new one');
+      expected = stored.tokens.refreshToken!;
+    }
+    assert.equal(link.snapshot().state, 'linked');
+    assert.equal(rec.eventTypes().filter((t) => t === 'refreshed').length, 30);
+    assert.ok(await provider.isTokenActive(expected));
+    assert.ok(await provider.isTokenActive(await link.accessToken()));
+    assert.equal(clock.pendingTimers, 1);
+
+    // The premise: presenting a consumed refresh token revokes the whole grant.
+    const reuse = await fetch(provider.endpoints.token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: firstRefresh, client_id: provider.clientId }),
+    });
+    assert.equal(((await reuse.json()) as { error: string }).error, 'invalid_grant');
+    assert.equal(await provider.isTokenActive(expected), false);
+    await assert.rejects(link.refresh(), { code: 'invalid_grant' });
+    assert.equal(link.snapshot().state, 'relink_required');
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('1,000 concurrent accessToken() calls on an expired token make exactly one refresh', async () => {
+    const { link } = await newLink();
+    await linkAs(link);
+    const before = await link.accessToken();
+    // Jump past expiry without firing the refresh timer.
+    clock.setNow(clock.now() + 61_000);
+    const results = await Promise.all(Array.from({ length: 1000 }, () => link.accessToken()));
+    assert.equal(provider.count('refresh_token'), 1);
+    assert.equal(new Set(results).size, 1);
+    assert.notEqual(results[0], before);
+    assert.ok(await provider.isTokenActive(results[0]));
+  });
+
+  it('revoke → tokens dead at the provider, store file gone, unlinked', async () => {
+    const { link, store, rec } = await newLink();
+    await linkAs(link);
+    const { tokens } = (await store.read('node1'))!;
+    assert.ok(await provider.isTokenActive(tokens.accessToken));
+    assert.ok(await provider.isTokenActive(tokens.refreshToken!));
+
+    const result = await link.revoke();
+    assert.equal(result.snapshot.state, 'unlinked');
+    assert.equal(result.snapshot.error, null);
+    assert.equal(result.snapshot.account, null);
+    assert.equal(result.manageUrl, null);
+    assert.equal(await provider.isTokenActive(tokens.accessToken), false);
+    assert.equal(await provider.isTokenActive(tokens.refreshToken!), false);
+    await assert.rejects(access(store.fileFor('node1')), { code: 'ENOENT' });
+    assert.equal(await store.read('node1'), null);
+    const revoked = rec.events.find((e) => e.event_type === 'revoked');
+    assert.equal(revoked?.provider_revoked, true);
+    assert.equal(clock.pendingTimers, 0);
+    await assert.rejects(link.accessToken(), { code: 'not_linked' });
+  });
+
+  it('a restarted link loads the stored tokens and keeps refreshing', async () => {
+    const first = await newLink();
+    await linkAs(first.link);
+    const token = await first.link.accessToken();
+    await first.link.close();
+    assert.equal(clock.pendingTimers, 0, 'close leaves no timer');
+
+    const second = await makeLink({ settings: settings(), clock, store: first.store });
+    links.push(second.link);
+    const loaded = await second.link.load();
+    assert.equal(loaded.state, 'linked');
+    assert.deepEqual(loaded.account, { id: 'alice', name: 'Alice' });
+    assert.equal(await second.link.accessToken(), token);
+    await clock.advance(60_000);
+    assert.equal(provider.count('refresh_token'), 1);
+    assert.notEqual(await second.link.accessToken(), token);
+  });
+
+  it('relinking as another person reports account_changed; the old link works until then', async () => {
+    const { link, rec } = await newLink();
+    await linkAs(link, 'alice');
+    const { pending, finished } = await link.start();
+    assert.equal(pending.state, 'pending');
+    assert.deepEqual(pending.account, { id: 'alice', name: 'Alice' });
+    assert.ok(await link.accessToken(), 'existing link stays usable while a new one is pending');
+    await provider.approveDevice(pending.user_code!, { accountId: 'bob' });
+    await clock.advance(5_000);
+    const done = await finished;
+    assert.deepEqual(done.account, { id: 'bob', name: 'Bob' });
+    const linked = rec.events.filter((e) => e.event_type === 'linked');
+    assert.equal(linked.length, 2);
+    assert.equal(linked[1].account_changed, true);
+    assert.deepEqual(linked[1].previous_account, { id: 'alice', name: 'Alice' });
+  });
+
+  it('never lets a secret reach logs, snapshots or events (confidential client, full run)', async () => {
+    const { clientId, clientSecret } = provider.confidentialClient;
+    const { link, store, rec } = await newLink({ clientId, clientSecret });
+    const secrets = new Set<string>([clientSecret]);
+    const errors: string[] = [];
+
+    await linkAs(link);
+    const collect = async () => {
+      const stored = await store.read('node1');
+      if (stored) {
+        secrets.add(stored.tokens.accessToken);
+        if (stored.tokens.refreshToken) secrets.add(stored.tokens.refreshToken);
+      }
+    };
+    await collect();
+    for (let i = 0; i < 3; i++) {
+      await clock.advance(60_000);
+      await collect();
+    }
+    await link.refresh();
+    await collect();
+    // A failing request on the way: its error text must be clean as well.
+    clock.setNow(clock.now() + 61_000);
+    await link.revoke();
+    await link.accessToken().catch((err: Error) => errors.push(`${err.message} ${JSON.stringify(err)}`));
+    for (const r of provider.requests) if (r.presented) secrets.add(r.presented);
+
+    assert.ok(provider.requests.some((r) => r.grantType === DEVICE_CODE_GRANT && r.presented), 'device code collected');
+    assert.ok(secrets.size >= 10, `collected ${secrets.size} secrets`);
+    assert.ok(rec.logs.length > 0 && rec.snapshots.length > 0 && rec.events.length > 0);
+    const everything = [
+      ...rec.logs.map((l) => l.message),
+      ...rec.snapshots.map((s) => JSON.stringify(s)),
+      ...rec.events.map((e) => JSON.stringify(e)),
+      JSON.stringify(link.snapshot()),
+      ...errors,
+    ].join('\n');
+    for (const secret of secrets) {
+      assert.ok(secret.length >= 16);
+      assert.equal(everything.includes(secret), false, 'a secret leaked');
+    }
+  });
+});

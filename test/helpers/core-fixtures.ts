@@ -1,0 +1,69 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Link, type LinkOptions } from '../../src/core/link.js';
+import type { LinkEvent, Logger, Snapshot } from '../../src/core/snapshot.js';
+import { TokenStore } from '../../src/core/store.js';
+
+/** A fresh temporary folder; `cleanup()` removes every folder made so far. */
+export async function tempDir(prefix = 'account-link-test-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+const made: string[] = [];
+
+export async function cleanupTempDirs(): Promise<void> {
+  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+}
+
+/** Everything a link said: snapshots, events and log lines, in order. */
+export interface Recorder {
+  snapshots: Snapshot[];
+  events: LinkEvent[];
+  logs: { level: keyof Logger; message: string }[];
+  logger: Logger;
+  eventTypes(): string[];
+  states(): string[];
+  attach(link: Link): void;
+}
+
+export function recorder(): Recorder {
+  const rec: Recorder = {
+    snapshots: [],
+    events: [],
+    logs: [],
+    logger: {
+      debug: (message) => void rec.logs.push({ level: 'debug', message }),
+      info: (message) => void rec.logs.push({ level: 'info', message }),
+      warn: (message) => void rec.logs.push({ level: 'warn', message }),
+      error: (message) => void rec.logs.push({ level: 'error', message }),
+    },
+    eventTypes: () => rec.events.map((e) => e.event_type),
+    states: () => rec.snapshots.map((s) => s.state),
+    attach(link) {
+      link.on('snapshot', (s) => rec.snapshots.push(s));
+      link.on('event', (e) => rec.events.push(e));
+    },
+  };
+  return rec;
+}
+
+/** A Link with a recorder attached and its own store folder unless one is given. */
+export async function makeLink(
+  options: Omit<LinkOptions, 'store' | 'id' | 'link'> & { store?: TokenStore; id?: string; link?: string },
+): Promise<{ link: Link; store: TokenStore; rec: Recorder }> {
+  const store = options.store ?? (await TokenStore.open(await tempDir()));
+  const rec = recorder();
+  const link = new Link({
+    id: 'node1',
+    link: 'test-link',
+    random: () => 0,
+    logger: rec.logger,
+    ...options,
+    store,
+  });
+  rec.attach(link);
+  return { link, store, rec };
+}
