@@ -3,27 +3,14 @@
  * `./.node-red`, an embedded MQTT broker (unless MQTT_URL is set) and a demo authorization server
  * on loopback, so linking can be tried end to end with no account anywhere. Ctrl-C stops it all.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { startTestProvider } from '../test/helpers/oidc-server.js';
 import { demoFlow } from './demo-flow.js';
+import { freePort, packageRoot, prepareUserDir, spawnNodeRed } from './node-red-home.js';
 
-const root = path.resolve(__dirname, '..');
-const userDir = path.join(root, '.node-red');
-
-async function freePort(preferred: number): Promise<number> {
-  for (let port = preferred; port < preferred + 50; port++) {
-    const free = await new Promise<boolean>((resolve) => {
-      const probe: Server = createServer()
-        .once('error', () => resolve(false))
-        .listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error(`No free port near ${preferred}`);
-}
+const userDir = path.join(packageRoot, '.node-red');
 
 async function startBroker(port: number): Promise<{ url: string; close: () => Promise<void> }> {
   const { Aedes } = await import('aedes');
@@ -39,18 +26,8 @@ async function startBroker(port: number): Promise<{ url: string; close: () => Pr
   };
 }
 
-function linkPackageInto(dir: string): void {
-  const modules = path.join(dir, 'node_modules');
-  mkdirSync(modules, { recursive: true });
-  const target = path.join(modules, 'node-red-contrib-account-link');
-  rmSync(target, { recursive: true, force: true });
-  symlinkSync(root, target, 'dir');
-}
-
 async function main(): Promise<void> {
   mkdirSync(userDir, { recursive: true });
-  linkPackageInto(userDir);
-
   const provider = await startTestProvider({ port: await freePort(9090), interactive: true });
   const broker = process.env.MQTT_URL ? undefined : await startBroker(await freePort(1883));
   const mqttUrl = process.env.MQTT_URL ?? broker!.url;
@@ -60,20 +37,14 @@ async function main(): Promise<void> {
   if (!existsSync(flowFile)) {
     writeFileSync(flowFile, JSON.stringify(demoFlow({ issuer: provider.issuer, clientId: provider.clientId, mqttUrl }), null, 2));
   }
-  writeFileSync(
-    path.join(userDir, 'settings.js'),
-    `module.exports = ${JSON.stringify(
-      { uiPort, uiHost: '0.0.0.0', flowFile: 'flows.json', credentialSecret: 'account-link-demo', logging: { console: { level: 'info' } } },
-      null,
-      2,
-    )};\n`,
-  );
-
-  const red = spawn(
-    process.execPath,
-    [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')],
-    { stdio: 'inherit' },
-  );
+  const settingsFile = prepareUserDir(userDir, {
+    uiPort,
+    uiHost: '0.0.0.0',
+    flowFile: 'flows.json',
+    credentialSecret: 'account-link-demo',
+    logging: { console: { level: 'info' } },
+  });
+  const red = spawnNodeRed(userDir, settingsFile);
 
   console.log(`
   account-link demo
