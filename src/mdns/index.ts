@@ -1,0 +1,2 @@
+/** mDNS (bonjour-service): finding MQTT brokers on the home network. */
+export { discoverBrokers, type DiscoveredBroker, type DiscoverOptions, type MdnsOptions } from './brokers.js';

@@ -1,0 +1,149 @@
+import type { LinkEventType, Snapshot } from '../core/index.js';
+import { haObjectId, LinkTopics } from './topics.js';
+
+/** Names Home Assistant shows for the device and its entities; the Node-RED layer passes translations. */
+export interface DiscoveryNames {
+  /** `{link}` is replaced by the link's slug. */
+  device: string;
+  linkState: string;
+  account: string;
+  userCode: string;
+  verificationUri: string;
+  codeExpiresAt: string;
+  tokenExpiresAt: string;
+  linked: string;
+  start: string;
+  refresh: string;
+  revoke: string;
+  qr: string;
+  event: string;
+}
+
+export const ENGLISH_DISCOVERY_NAMES: DiscoveryNames = {
+  device: 'Account link {link}',
+  linkState: 'Link state',
+  account: 'Account',
+  userCode: 'User code',
+  verificationUri: 'Verification URL',
+  codeExpiresAt: 'Code expiry',
+  tokenExpiresAt: 'Token expiry',
+  linked: 'Linked',
+  start: 'Start linking',
+  refresh: 'Refresh',
+  revoke: 'Revoke',
+  qr: 'QR code',
+  event: 'Event',
+};
+
+/** Who publishes the discovery message (HA's `origin`, shown under the device's MQTT info). */
+export interface DiscoveryOrigin {
+  name: string;
+  sw?: string;
+  url?: string;
+}
+
+export const LINK_STATES: readonly Snapshot['state'][] = ['unlinked', 'pending', 'linked', 'relink_required', 'error'];
+
+export const EVENT_TYPES: readonly LinkEventType[] = [
+  'linking_started',
+  'code_expired',
+  'access_denied',
+  'linked',
+  'refreshed',
+  'refresh_failed',
+  'relink_soon',
+  'relink_required',
+  'revoked',
+  'error',
+];
+
+/** What a Home Assistant button sends: a request with a transaction naming the sender. */
+export const BUTTON_PAYLOAD = '{"transaction":"homeassistant"}';
+
+export interface DiscoveryInput {
+  prefix: string;
+  baseTopic: string;
+  slug: string;
+  provider: string;
+  names: DiscoveryNames;
+  origin: DiscoveryOrigin;
+}
+
+/** `<prefix>/device/account_link_<L>/config`. */
+export function discoveryTopic(prefix: string, slug: string): string {
+  return `${prefix}/device/${haObjectId(slug)}/config`;
+}
+
+/** A template that gives HA's "None" (state unknown) when the snapshot field is null. */
+function field(path: string): string {
+  return `{{ value_json.${path} if value_json.${path} else 'None' }}`;
+}
+
+/**
+ * The device-discovery payload for one link (HA 2024.11+ schema, abbreviated keys): one device,
+ * its components under `cmps`, each with platform `p` and a unique id. Every entity reads the
+ * retained `state` JSON, so it works whether or not field topics are on.
+ */
+export function discoveryPayload(input: DiscoveryInput): Record<string, unknown> {
+  const topics = new LinkTopics(input.baseTopic, input.slug);
+  const id = haObjectId(input.slug);
+  const n = input.names;
+  const uid = (key: string): string => `${id}_${key}`;
+  const sensor = (key: string, name: string, extra: Record<string, unknown>): Record<string, unknown> => ({
+    p: 'sensor',
+    name,
+    uniq_id: uid(key),
+    stat_t: topics.state,
+    ...extra,
+  });
+  const button = (action: 'start' | 'refresh' | 'revoke', name: string, icon: string): Record<string, unknown> => ({
+    p: 'button',
+    name,
+    uniq_id: uid(action),
+    cmd_t: topics.request(action),
+    pl_prs: BUTTON_PAYLOAD,
+    ic: icon,
+  });
+  return {
+    dev: {
+      ids: [id],
+      name: n.device.replace('{link}', input.slug),
+      mf: 'account-link',
+      mdl: input.provider,
+      ...(input.origin.sw ? { sw: input.origin.sw } : {}),
+    },
+    o: input.origin,
+    cmps: {
+      link_state: sensor('link_state', n.linkState, {
+        dev_cla: 'enum',
+        ops: [...LINK_STATES],
+        val_tpl: '{{ value_json.state }}',
+        ic: 'mdi:link-variant',
+      }),
+      account: sensor('account', n.account, { val_tpl: field('account.name'), ic: 'mdi:account' }),
+      user_code: sensor('user_code', n.userCode, { val_tpl: field('user_code'), ic: 'mdi:form-textbox-password' }),
+      verification_uri: sensor('verification_uri', n.verificationUri, { val_tpl: field('verification_uri'), ic: 'mdi:web' }),
+      code_expires_at: sensor('code_expires_at', n.codeExpiresAt, { dev_cla: 'timestamp', val_tpl: field('code_expires_at') }),
+      token_expires_at: sensor('token_expires_at', n.tokenExpiresAt, {
+        dev_cla: 'timestamp',
+        val_tpl: field('token_expires_at'),
+        ent_cat: 'diagnostic',
+      }),
+      linked: {
+        p: 'binary_sensor',
+        name: n.linked,
+        uniq_id: uid('linked'),
+        stat_t: topics.state,
+        val_tpl: "{{ 'ON' if value_json.state == 'linked' else 'OFF' }}",
+        ic: 'mdi:link',
+      },
+      start: button('start', n.start, 'mdi:link-plus'),
+      refresh: button('refresh', n.refresh, 'mdi:refresh'),
+      revoke: button('revoke', n.revoke, 'mdi:link-off'),
+      qr: { p: 'image', name: n.qr, uniq_id: uid('qr'), img_t: topics.qr, cont_type: 'image/png' },
+      event: { p: 'event', name: n.event, uniq_id: uid('event'), stat_t: topics.event, evt_typ: [...EVENT_TYPES] },
+    },
+    avty: [{ t: `${input.baseTopic}/status`, pl_avail: 'online', pl_not_avail: 'offline' }],
+    qos: 1,
+  };
+}
