@@ -230,7 +230,8 @@ function accountReader(
       const response = await oauth.fetchProtectedResource(config, accessToken, new URL(profile.url), 'GET');
       if (response.status === 403) {
         const text = await response.text();
-        if (/not registered/i.test(text)) {
+        // Spotify says "User not registered in the Developer Dashboard" or "… the user may not be registered."
+        if (/not (?:be )?registered/i.test(text)) {
           throw new LinkError(
             'user_not_registered',
             'This Spotify account is not on the app’s user list. In the Spotify Developer Dashboard open the app, ' +

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { Agent, fetch } from 'undici';
+import { Agent, fetch, type Dispatcher } from 'undici';
 import { Link } from '../../src/core/link.js';
 import { PairingCoordinator, type PairingCoordinatorOptions } from '../../src/core/pairing.js';
 import type { ProviderSettings } from '../../src/core/providers.js';
@@ -24,7 +24,14 @@ export interface PairingHub {
   /** Bodies of the requests the Links sent to the provider (token requests carry the PKCE verifier). */
   providerRequests: string[];
   request(path: string, init?: { method?: string; form?: Record<string, string>; headers?: Record<string, string> }): Promise<HubResponse>;
-  newLink(options?: { redirectUri?: string; slug?: string; settings?: Partial<ProviderSettings>; watch?: boolean }): Promise<{ link: Link; rec: Recorder }>;
+  newLink(options?: {
+    redirectUri?: string;
+    slug?: string;
+    settings?: Partial<ProviderSettings>;
+    watch?: boolean;
+    /** Where the Link's provider requests go (default: the real provider, recorded). */
+    dispatcher?: Dispatcher;
+  }): Promise<{ link: Link; rec: Recorder }>;
   close(): Promise<void>;
 }
 
@@ -133,7 +140,7 @@ export async function startPairingHub(options: {
         clock: options.clock,
         logger: rec.logger,
         pairing,
-        http: { dispatcher: recordingDispatcher },
+        http: { dispatcher: linkOptions.dispatcher ?? recordingDispatcher },
       });
       rec.attach(link);
       links.push(link);
@@ -152,7 +159,7 @@ export async function startPairingHub(options: {
 /** The text of a page without tags, whitespace squeezed (for asserting on what a person reads). */
 export function visibleText(html: string): string {
   return html
-    .replace(/<style[\s\S]*?<\/style>/gi, ' ')
+    .replace(/<head[\s\S]*?<\/head>/gi, ' ')
     .replace(/<[^>]+>/g, ' ')
     .replace(/&#39;/g, "'")
     .replace(/&#34;/g, '"')
