@@ -5,7 +5,15 @@ import { register as registerRefresh } from './account-link-refresh.js';
 import { register as registerRevoke } from './account-link-revoke.js';
 import { register as registerStart } from './account-link-start.js';
 import { register as registerStatus } from './account-link-status.js';
-import { claimSlug, nodeLogger, releaseSlug, tokenStore, type AccountLinkConfigNode } from './runtime.js';
+import {
+  claimSlug,
+  nodeLogger,
+  pairingAddresses,
+  PairingService,
+  releaseSlug,
+  tokenStore,
+  type AccountLinkConfigNode,
+} from './runtime.js';
 
 interface AccountLinkDef extends NodeDef {
   link: string;
@@ -36,6 +44,8 @@ interface LinkPublisherNode extends Node {
 }
 
 export = function accountLink(RED: NodeAPI): void {
+  const pairing = new PairingService(RED);
+
   function AccountLinkNode(this: Node<Credentials>, config: AccountLinkDef) {
     RED.nodes.createNode(this, config);
     const node = this as Node<Credentials> & AccountLinkConfigNode;
@@ -63,12 +73,14 @@ export = function accountLink(RED: NodeAPI): void {
         throw new LinkError('config', RED._('account-link.errors.slug-taken', { link: slug }));
       }
       const store = await tokenStore(RED);
+      const addresses = pairingAddresses(RED, config);
       link = new Link({
         id: node.id,
         link: slug,
         settings,
         store,
         logger: nodeLogger(node),
+        pairing: pairing.coordinator.method({ publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, link: () => link }),
         formatPrompt: (parts) =>
           RED._('account-link.prompt', {
             ...parts,
@@ -77,6 +89,7 @@ export = function accountLink(RED: NodeAPI): void {
           }),
       });
       link.on('snapshot', publish);
+      if (settings.provider === 'spotify' || settings.flow === 'pairing') pairing.use(node.id);
       await link.load();
       publish(link.snapshot());
       publisher = config.mqtt ? ((RED.nodes.getNode(config.mqtt) as LinkPublisherNode | null) ?? undefined) : undefined;
@@ -87,6 +100,7 @@ export = function accountLink(RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       releaseSlug(slug, node.id);
+      pairing.release(node.id);
       const current = link;
       if (!current) return done();
       publisher?.deregister(current, removed);

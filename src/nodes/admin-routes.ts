@@ -2,7 +2,7 @@ import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import QRCode from 'qrcode';
 import type { Link } from '../core/index.js';
-import { asLinkError, type AccountLinkConfigNode } from './runtime.js';
+import { asLinkError, pairingAddresses, type AccountLinkConfigNode } from './runtime.js';
 
 type LinkAction = 'start' | 'cancel' | 'refresh' | 'revoke';
 
@@ -28,9 +28,15 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     }
   };
 
-  RED.httpAdmin.get('/account-link/info', read, (_req, res) => {
-    const root = String(RED.settings.httpNodeRoot ?? '/').replace(/\/?$/, '/');
-    res.json({ httpNodeRoot: root, port: RED.settings.uiPort ?? 1880 });
+  // Defaults the dialog shows before a node is deployed: where phones reach the hub, what to register.
+  RED.httpAdmin.get('/account-link/info', read, (req, res) => {
+    const query = (name: string): string | undefined => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+    const addresses = pairingAddresses(RED, {
+      provider: query('provider') ?? 'spotify',
+      publicUrl: query('publicUrl'),
+      redirectUri: query('redirectUri'),
+    });
+    res.json({ ...addresses, port: Number(RED.settings.uiPort ?? 1880) });
   });
 
   RED.httpAdmin.get('/account-link/:id', read, async (req, res) => {

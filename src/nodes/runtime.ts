@@ -1,6 +1,9 @@
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import { LinkError, TokenStore, type Link, type LinkErrorCode, type Logger, type Snapshot } from '../core/index.js';
+import { PairingCoordinator } from '../core/pairing.js';
+import { advertisePairingPage, type PairingAdvert } from '../mdns/pairing-advert.js';
+import { defaultPublicUrl, mountPairingPage, suggestedRedirectUri } from '../web/index.js';
 
 /** What the `account-link` config node offers the action nodes and admin routes. */
 export interface AccountLinkConfigNode extends Node {
@@ -82,4 +85,66 @@ export function badgeFor(RED: NodeAPI, snapshot: Snapshot): Badge {
 export function asLinkError(err: unknown): LinkError {
   if (err instanceof LinkError) return err;
   return new LinkError('provider_error', err instanceof Error ? err.message : String(err));
+}
+
+/** Where a phone reaches the pairing page, and the redirect URI to register (DESIGN §3 defaults). */
+export interface PairingAddresses {
+  publicUrl: string;
+  redirectUri: string;
+  httpNodeRoot: string;
+}
+
+export function pairingAddresses(
+  RED: NodeAPI,
+  config: { provider: string; publicUrl?: string; redirectUri?: string },
+): PairingAddresses {
+  const port = Number(RED.settings.uiPort ?? 1880);
+  const root = RED.settings.httpNodeRoot === false ? '/' : String(RED.settings.httpNodeRoot ?? '/');
+  const publicUrl = (config.publicUrl || defaultPublicUrl(port, root) || `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+  const redirectUri =
+    config.redirectUri || suggestedRedirectUri({ provider: config.provider, publicUrl, port, httpNodeRoot: root });
+  return { publicUrl, redirectUri, httpNodeRoot: root.replace(/\/?$/, '/') };
+}
+
+/**
+ * The pairing page, once per runtime: the coordinator every Link without a device flow uses, the
+ * page's routes on Node-RED's HTTP node server, and (while such a Link exists) its mDNS advert.
+ */
+export class PairingService {
+  readonly coordinator: PairingCoordinator;
+  private advert: PairingAdvert | undefined;
+  private readonly users = new Set<string>();
+
+  constructor(private readonly RED: NodeAPI) {
+    const root = RED.settings.httpNodeRoot;
+    this.coordinator = new PairingCoordinator({
+      httpNodeRoot: root === false ? '/' : String(root ?? '/'),
+      log: (message) => RED.log.debug(`[account-link] ${message}`),
+    });
+    if (root !== false) {
+      mountPairingPage(RED.httpNode, { coordinator: this.coordinator, log: (message) => RED.log.warn(`[account-link] ${message}`) });
+    }
+  }
+
+  /** Advertises the page while at least one pairing link is deployed. */
+  use(nodeId: string): void {
+    this.users.add(nodeId);
+    if (this.advert || this.RED.settings.httpNodeRoot === false || process.env.ACCOUNT_LINK_NO_MDNS) return;
+    try {
+      this.advert = advertisePairingPage({
+        port: Number(this.RED.settings.uiPort ?? 1880),
+        httpNodeRoot: String(this.RED.settings.httpNodeRoot ?? '/'),
+      });
+    } catch (err) {
+      this.RED.log.warn(`[account-link] mDNS advertisement failed: ${(err as Error).message}`);
+    }
+  }
+
+  release(nodeId: string): void {
+    this.users.delete(nodeId);
+    if (this.users.size > 0 || !this.advert) return;
+    const advert = this.advert;
+    this.advert = undefined;
+    void advert.stop();
+  }
 }
