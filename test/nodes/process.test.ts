@@ -89,8 +89,23 @@ describe('a real Node-RED process', function () {
           scope: 'openid profile offline_access',
           flow: 'auto',
         },
+        {
+          id: 'pair',
+          type: 'account-link',
+          name: 'Bob via the pairing page',
+          link: 'bob-pairing',
+          provider: 'custom',
+          authorizationEndpoint: provider.endpoints.authorization,
+          tokenEndpoint: provider.endpoints.token,
+          userinfoEndpoint: provider.endpoints.userinfo,
+          clientId: provider.clientId,
+          scope: 'openid profile offline_access',
+          flow: 'pairing',
+          publicUrl: `http://127.0.0.1:${port}`,
+        },
       ]),
     );
+    provider.addRedirectUri(`http://127.0.0.1:${port}/link/callback`);
     red = new NodeRedProcess(userDir, settingsFile, port);
     await red.start();
   });
@@ -143,11 +158,49 @@ describe('a real Node-RED process', function () {
     const lastRefresh = provider.requests.filter((r) => r.grantType === 'refresh_token').at(-1);
     assert.equal(lastRefresh?.status, 200, 'the stored refresh token was the current one');
 
+  });
+
+  it('links through the pairing page served on the HTTP node server', async () => {
+    const auth = { authorization: `Bearer ${await adminToken(red.base)}` };
+    const started = await fetch(`${red.base}/account-link/pair/start`, { method: 'POST', headers: auth });
+    const pending = (await started.json()) as Record<string, any>;
+    assert.equal(pending.state, 'pending');
+    assert.equal(pending.verification_uri, `${red.base}/link`);
+    assert.match(pending.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+
+    const form = await fetch(`${red.base}/link`);
+    assert.equal(form.status, 200);
+    const entered = await fetch(`${red.base}/link`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ user_code: pending.user_code.toLowerCase().replace('-', '') }),
+      redirect: 'manual',
+    });
+    assert.equal(entered.status, 303, 'a valid code (any case, no dash) goes to the provider');
+    const authorizeUrl = entered.headers.get('location')!;
+    assert.ok(authorizeUrl.startsWith(provider.endpoints.authorization));
+    assert.match(authorizeUrl, /code_challenge_method=S256/);
+
+    const back = await provider.authorize(authorizeUrl, { accountId: 'bob' });
+    assert.ok(back.startsWith(`${red.base}/link/callback?`));
+    const page = await fetch(back);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Bob/);
+    const snapshot = (await (await fetch(`${red.base}/account-link/pair`, { headers: auth })).json()) as Record<string, any>;
+    assert.equal(snapshot.state, 'linked');
+    assert.equal(snapshot.account.name, 'Bob');
+  });
+
+  it('leaves no token or secret in the trace log, flows or credentials files', async () => {
     // Nothing secret outside the encrypted store: Node-RED's trace log, flows and credentials files.
-    const stored = await (await TokenStore.open(path.join(userDir, 'account-link'))).read('acct');
-    const secrets = [stored?.tokens.accessToken, stored?.tokens.refreshToken, 'test-secret'].filter((s): s is string => !!s);
-    assert.equal(secrets.length, 3, 'the store holds the tokens to look for');
-    assert.equal(await provider.isTokenActive(stored!.tokens.refreshToken!), true);
+    const store = await TokenStore.open(path.join(userDir, 'account-link'));
+    const secrets: string[] = ['test-secret'];
+    for (const id of ['acct', 'pair']) {
+      const stored = await store.read(id);
+      assert.ok(stored?.tokens.refreshToken, `${id} holds tokens to look for`);
+      assert.equal(await provider.isTokenActive(stored.tokens.refreshToken), true);
+      secrets.push(stored.tokens.accessToken, stored.tokens.refreshToken);
+    }
     const files = (await readdir(userDir)).filter((f) => f.endsWith('.json'));
     const texts = [red.output, ...(await Promise.all(files.map((f) => readFile(path.join(userDir, f), 'utf8'))))];
     for (const secret of secrets) {
