@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { cleanupTempDirs } from '../helpers/core-fixtures.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startPairingHub, type PairingHub } from './fixtures.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = path.resolve(__dirname, '../..');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const RELAY_HTML = readFileSync(path.join(ROOT, 'docs/relay/index.html'), 'utf8');
+
+/** A phone (390×844, touch) walking through the pairing page in headless Chromium. */
+describe('web: pairing page in Chromium at a phone viewport', function () {
+  this.timeout(60_000);
+  let browser: Browser;
+  let provider: TestProvider;
+  let clock: ManualClock;
+  let hub: PairingHub;
+  let context: BrowserContext;
+  let page: Page;
+  let relay: { url: string; server: Server };
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      console.log(`    (skipped: ${CHROMIUM} is missing; apt-get install chromium)`);
+      this.skip();
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    provider = await startTestProvider({ allowAnyRedirectUri: true });
+    relay = await serveRelayPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await provider?.close();
+    if (relay) {
+      relay.server.closeAllConnections();
+      await new Promise<void>((resolve) => relay.server.close(() => resolve()));
+    }
+    await cleanupTempDirs();
+  });
+  beforeEach(async () => {
+    clock = new ManualClock();
+    hub = await startPairingHub({ provider, clock });
+    context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      javaScriptEnabled: true,
+      userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36',
+    });
+    await keepToLoopback(context);
+    page = await context.newPage();
+  });
+  afterEach(async () => {
+    await context?.close();
+    await hub?.close();
+  });
+
+  /** Signs in and consents on oidc-provider's development pages. */
+  async function signInAndApprove(account = 'alice'): Promise<void> {
+    await page.waitForSelector('input[name="login"]');
+    await page.fill('input[name="login"]', account);
+    await page.fill('input[name="password"]', 'any');
+    await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    // Consent (skipped by the provider when already granted).
+    if (await page.$('input[name="prompt"][value="consent"]')) {
+      await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    }
+  }
+
+  it('enter the code → sign in → approve → "Linked as Alice", and the Link emits linked', async () => {
+    const { link, rec } = await hub.newLink();
+    const { pending, finished } = await link.start();
+    const linked = new Promise<void>((resolve) => link.on('event', (e) => e.event_type === 'linked' && resolve()));
+
+    // The person types the code from the display (as spoken: lower case, no dash).
+    await page.goto(pending.verification_uri!);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-1-code-form.png'), fullPage: true });
+    const scriptsRun = await page.evaluate(() => document.scripts.length);
+    assert.equal(scriptsRun, 0, 'the page works without scripts');
+    await page.fill('#user_code', pending.user_code!.replace('-', '').toLowerCase());
+    await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    assert.ok(page.url().startsWith(provider.endpoints.authorization) || page.url().startsWith(provider.issuer), page.url());
+    await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-2-provider-sign-in.png'), fullPage: true });
+
+    await signInAndApprove();
+    await page.waitForSelector('h1');
+    assert.equal(await page.textContent('h1'), 'Linked as Alice');
+    assert.ok(page.url().startsWith(`${hub.url}/link/callback?`));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-3-linked.png'), fullPage: true });
+    await linked;
+    const done = await finished;
+    assert.equal(done.state, 'linked');
+    assert.deepEqual(rec.eventTypes(), ['linking_started', 'linked']);
+
+    // No horizontal scrolling on a phone.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  });
+
+  it('a wrong code shows the form again with the error, in the phone’s language', async () => {
+    await context.close();
+    context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'de-DE' });
+    await keepToLoopback(context);
+    page = await context.newPage();
+    const { link } = await hub.newLink();
+    const { pending } = await link.start();
+    await page.goto(`${hub.url}/link`);
+    const wrong = pending.user_code === 'BBBB-BBBB' ? 'CCCC-CCCC' : 'BBBB-BBBB';
+    await page.fill('#user_code', wrong);
+    await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    assert.match((await page.textContent('[role="alert"]'))!, /Dieser Code ist nicht gültig/);
+    assert.equal(await page.inputValue('#user_code'), wrong, 'what was typed stays in the field');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-4-wrong-code-de.png'), fullPage: true });
+  });
+
+  it('loopback redirect URI: the phone ends on 127.0.0.1, the person pastes that address on the hub page', async () => {
+    // A loopback port nothing listens on (Chromium refuses "unsafe" ports such as 9 before sending anything).
+    const loopback = `http://127.0.0.1:${await closedPort()}/link/callback`;
+    const { link } = await hub.newLink({ redirectUri: loopback });
+    const { pending, finished } = await link.start();
+    await page.goto(pending.verification_uri_complete!);
+    assert.equal(await page.inputValue('#user_code'), pending.user_code);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-5-loopback-note.png'), fullPage: true });
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/link"] button[type="submit"]')]);
+
+    const endedOn = page.waitForRequest((request) => request.url().startsWith(`${loopback}?`));
+    // The last navigation fails (nothing listens on the loopback port, as on a phone).
+    await signInAndApprove().catch(() => undefined);
+    const address = (await endedOn).url();
+
+    // The browser could not load it; the person opens the hub page again and pastes.
+    await page.goto(pending.verification_uri!);
+    await page.fill('#url', address);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-6-paste.png'), fullPage: true });
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/link/callback"] button[type="submit"]')]);
+    assert.equal(await page.textContent('h1'), 'Linked as Alice');
+    assert.equal((await finished).state, 'linked');
+  });
+
+  it('relay page: forwards the answer to the hub named in the state, and the link completes', async () => {
+    const { link } = await hub.newLink({ redirectUri: `${relay.url}/relay/` });
+    const { pending, finished } = await link.start();
+    await page.goto(pending.verification_uri!);
+    await page.fill('#user_code', pending.user_code!);
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/link"] button[type="submit"]')]);
+    const relayed = page.waitForRequest((request) => request.url().startsWith(`${relay.url}/relay/?`));
+    await signInAndApprove();
+    await relayed;
+    await page.waitForURL(`${hub.url}/link/callback?**`);
+    await page.waitForSelector('h1');
+    assert.equal(await page.textContent('h1'), 'Linked as Alice');
+    assert.equal((await finished).state, 'linked');
+  });
+
+  it('relay page: refuses a state naming a public or non-hub address, and sends nothing', async () => {
+    const cases = [
+      { h: 'http://203.0.113.7:1880/link/callback', says: /203\.0\.113\.7:1880, which is not on a home network/ },
+      { h: 'https://evil.example.com/link/callback', says: /evil\.example\.com, which is not on a home network/ },
+      { h: 'http://192.168.1.20:1880/admin', says: /not a hub’s pairing page/ },
+      { h: 'javascript:alert(1)//link/callback', says: /not a hub’s pairing page/ },
+    ];
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(request.url()));
+    for (const [index, { h, says }] of cases.entries()) {
+      const state = `${Buffer.from(JSON.stringify({ v: 1, a: 'x', n: 'y', h })).toString('base64url')}.bogus`;
+      await page.goto(`${relay.url}/relay/?code=abc&state=${state}`);
+      await page.waitForFunction(() => document.documentElement.getAttribute('data-relay') !== null);
+      assert.equal(await page.getAttribute('html', 'data-relay'), 'refused', h);
+      assert.match((await page.textContent('#message'))!, says);
+      if (index === 0) await page.screenshot({ path: path.join(ARTIFACTS, 'relay-refused-public.png'), fullPage: true });
+    }
+    assert.deepEqual(
+      requests.filter((url) => !url.startsWith(`${relay.url}/relay/`)),
+      [],
+      'the relay page never contacted another address',
+    );
+    // What counts as home: checked in the page itself, without navigating anywhere.
+    const verdicts = await page.evaluate(() => {
+      const relayApi = (window as unknown as { accountLinkRelay: { isHomeHost(h: string): boolean } }).accountLinkRelay;
+      return ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.32.0.1', '192.168.1.20', 'hub.local', '[::1]', '[fd00::1]', '8.8.8.8', 'example.com', 'local', 'evil.local.example.com']
+        .map((host) => `${host}=${relayApi.isHomeHost(host)}`);
+    });
+    assert.deepEqual(verdicts, [
+      '127.0.0.1=true', '10.1.2.3=true', '172.16.0.1=true', '172.32.0.1=false', '192.168.1.20=true', 'hub.local=true',
+      '[::1]=true', '[fd00::1]=true', '8.8.8.8=false', 'example.com=false', 'local=false', 'evil.local.example.com=false',
+    ]);
+  });
+
+  it('relay page: also works from a file:// URL (its CSP hashes match its script)', async () => {
+    const file = `file://${path.join(ROOT, 'docs/relay/index.html')}`;
+    await page.goto(`${file}?code=abc&state=${Buffer.from(JSON.stringify({ h: 'http://198.51.100.1/link/callback' })).toString('base64url')}.x`);
+    await page.waitForFunction(() => document.documentElement.getAttribute('data-relay') !== null);
+    assert.equal(await page.getAttribute('html', 'data-relay'), 'refused');
+  });
+});
+
+/** Aborts every request that would leave the machine (the provider's dev pages import a web font). */
+async function keepToLoopback(context: BrowserContext): Promise<void> {
+  await context.route(
+    (url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol !== 'file:',
+    (route) => route.abort('blockedbyclient'),
+  );
+}
+
+/** A loopback port that was free a moment ago, with nothing listening on it now. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Serves docs/relay/index.html at /relay/ on loopback, as a static host would. */
+async function serveRelayPage(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    if (!req.url?.startsWith('/relay/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(RELAY_HTML);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
