@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import vm from 'node:vm';
+import jsonata from 'jsonata';
+import { PRESETS } from '../../src/core/index.js';
+
+/**
+ * The editor's static files: catalogs in every language, help, the editor script and the example
+ * flows. The runtime and the editor look texts up by key, so a missing key shows up as a raw key.
+ */
+
+const root = path.resolve(__dirname, '../..');
+const LANGUAGES = ['en-US', 'de', 'fr', 'es'];
+const NODE_TYPES = ['account-link', 'account-link-start', 'account-link-status', 'account-link-refresh', 'account-link-revoke'];
+
+type Catalog = { [key: string]: string | Catalog };
+
+function catalog(lang: string): Catalog {
+  return JSON.parse(readFileSync(path.join(root, 'locales', lang, 'account-link.json'), 'utf8')) as Catalog;
+}
+
+/** Every leaf as [dotted key, text]. */
+function leaves(tree: Catalog, prefix = ''): [string, string][] {
+  return Object.entries(tree).flatMap(([key, value]) =>
+    typeof value === 'string' ? [[prefix + key, value] as [string, string]] : leaves(value, `${prefix}${key}.`),
+  );
+}
+
+function placeholders(text: string): string[] {
+  return [...text.matchAll(/__([a-zA-Z0-9_-]+?)__/g)].map((m) => m[1]!).sort();
+}
+
+/** The LinkErrorCode union, read from its source so a new code without a catalog entry fails here. */
+function linkErrorCodes(): string[] {
+  const source = readFileSync(path.join(root, 'src/core/errors.ts'), 'utf8');
+  const union = /export type LinkErrorCode =([^;]+);/.exec(source)?.[1] ?? '';
+  return [...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]!);
+}
+
+const editorHtml = readFileSync(path.join(root, 'nodes/account-link.html'), 'utf8');
+
+describe('editor catalogs and help', () => {
+  const english = new Map(leaves(catalog('en-US')));
+
+  it('has the keys the runtime uses', () => {
+    const codes = linkErrorCodes();
+    assert.ok(codes.length >= 20, `read ${codes.length} error codes from errors.ts`);
+    for (const code of [...codes, 'unknown-action', 'no-account']) {
+      assert.ok(english.has(`account-link.errors.${code}`), `errors.${code}`);
+    }
+    for (const state of ['unlinked', 'pending', 'linked', 'relink_required', 'error', 'no-account', 'not-linked']) {
+      assert.ok(english.has(`account-link.status.${state}`), `status.${state}`);
+    }
+    assert.equal(english.get('account-link.status.pending'), 'pending · __code__');
+    assert.equal(english.get('account-link.status.linked'), 'linked · __account__');
+    assert.equal(english.get('account-link.errors.unknown-action'), 'Unknown action __action__');
+    assert.equal(english.get('account-link.prompt'), 'To link __provider__, open __url__ and enter __code__');
+  });
+
+  for (const lang of LANGUAGES.slice(1)) {
+    it(`${lang} translates every key with the same placeholders`, () => {
+      const translated = new Map(leaves(catalog(lang)));
+      assert.deepEqual([...translated.keys()].sort(), [...english.keys()].sort());
+      let differs = 0;
+      for (const [key, text] of english) {
+        const other = translated.get(key)!;
+        assert.ok(other.trim(), `${lang} ${key} is empty`);
+        assert.deepEqual(placeholders(other), placeholders(text), `${lang} ${key} placeholders`);
+        if (other !== text) differs++;
+      }
+      // Names (Spotify, MQTT, …) stay the same; the sentences must not.
+      assert.ok(differs > english.size * 0.7, `${lang}: only ${differs} of ${english.size} texts translated`);
+    });
+  }
+
+  for (const lang of LANGUAGES) {
+    it(`${lang} help has a section with inputs and outputs for every node type`, () => {
+      const help = readFileSync(path.join(root, 'locales', lang, 'account-link.html'), 'utf8');
+      const sections = [...help.matchAll(/<script type="text\/html" data-help-name="([^"]+)">([\s\S]*?)<\/script>/g)];
+      assert.deepEqual(sections.map((m) => m[1]).sort(), [...NODE_TYPES].sort());
+      for (const [, type, body] of sections) {
+        if (type === 'account-link') continue;
+        assert.equal((body!.match(/<h3>/g) ?? []).length, 3, `${lang} ${type}: inputs, outputs, details`);
+        assert.match(body!, /payload/);
+        assert.match(body!, /topic/);
+      }
+      const status = sections.find((m) => m[1] === 'account-link-status')![2]!;
+      assert.match(status, /access_token/);
+      assert.match(status, /Authorization: Bearer/);
+      assert.match(sections.find((m) => m[1] === 'account-link-revoke')![2]!, /manageUrl/);
+    });
+  }
+
+  it('every key the editor script and templates use exists in en-US', () => {
+    const used = new Set<string>();
+    for (const m of editorHtml.matchAll(/data-i18n="(?:\[[a-z]+\])?([^"]+)"/g)) used.add(m[1]!);
+    for (const m of editorHtml.matchAll(/\bt\("([a-zA-Z0-9_.-]+)"/g)) used.add(`account-link.${m[1]}`);
+    for (const m of editorHtml.matchAll(/this\._\("([a-zA-Z0-9_.-]+)"/g)) used.add(m[1]!);
+    // Keys built at run time: one per state, provider hint and palette label.
+    for (const state of ['unlinked', 'pending', 'linked', 'relink_required', 'error']) used.add(`account-link.state.${state}`);
+    for (const key of ['spotifyUsers', 'githubDevice', 'googleSecret', 'microsoftTenant', 'oidcIssuer', 'customEndpoints']) {
+      used.add(`account-link.hint.${key}`);
+    }
+    for (const key of ['config', 'start', 'status', 'refresh', 'revoke']) used.add(`account-link.paletteLabel.${key}`);
+    assert.ok(used.size > 60, `found ${used.size} keys`);
+    const missing = [...used].filter((key) => !english.has(key) && !key.endsWith('.'));
+    assert.deepEqual(missing, []);
+  });
+});
+
+describe('editor script', () => {
+  /** Runs the editor script against a minimal RED/jQuery stand-in and records the registrations. */
+  function registrations(configNodes: Record<string, string>[] = []): Map<string, Record<string, any>> {
+    const types = new Map<string, Record<string, any>>();
+    const script = [...editorHtml.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]).join('\n');
+    const RED = {
+      nodes: {
+        registerType: (type: string, def: Record<string, any>) => types.set(type, def),
+        eachConfig: (visit: (node: Record<string, string>) => void) => configNodes.forEach(visit),
+      },
+      _: (key: string) => key,
+    };
+    vm.runInNewContext(script, { RED, $: () => ({}), URL });
+    return types;
+  }
+
+  it('registers the config node and four action nodes in the "account link" category', () => {
+    const types = registrations();
+    assert.deepEqual([...types.keys()].sort(), [...NODE_TYPES].sort());
+    const config = types.get('account-link')!;
+    assert.equal(config.category, 'config');
+    assert.deepEqual(Object.keys(config.defaults).sort(), [
+      'authorizationEndpoint', 'clientId', 'deviceAuthorizationEndpoint', 'flow', 'issuer', 'language', 'link', 'mqtt',
+      'name', 'provider', 'publicUrl', 'redirectUri', 'revocationEndpoint', 'scope', 'tokenEndpoint', 'userinfoEndpoint',
+    ]);
+    assert.deepEqual(JSON.parse(JSON.stringify(config.credentials)), { clientSecret: { type: 'password' } });
+    assert.equal(config.defaults.mqtt.type, 'account-link-mqtt');
+    assert.equal(config.defaults.mqtt.required, false);
+    for (const type of NODE_TYPES.slice(1)) {
+      const def = types.get(type)!;
+      assert.equal(def.category, 'account link', type);
+      assert.equal(def.inputs, 1);
+      assert.equal(def.outputs, 1);
+      assert.equal(def.defaults.account.type, 'account-link');
+      assert.ok('name' in def.defaults);
+    }
+    const status = types.get('account-link-status')!;
+    assert.equal(status.defaults.watch.value, false);
+    assert.equal(status.defaults.exposeToken.value, false);
+  });
+
+  it('validates the link id as a slug that no other account-link node uses', () => {
+    const types = registrations([{ type: 'account-link', id: 'other', link: 'taken' }]);
+    const validate = types.get('account-link')!.defaults.link.validate as (this: object, value: string, opt: object) => unknown;
+    const check = (value: string): unknown => validate.call({ id: 'self' }, value, {});
+    assert.equal(validate.length, 2, 'a Node-RED 3+ validator that can return a message');
+    assert.equal(check('alice-spotify'), true);
+    assert.equal(check('kitchen2'), true);
+    assert.equal(typeof check('Alice Spotify'), 'string');
+    assert.equal(typeof check('alice_spotify'), 'string');
+    assert.equal(typeof check(''), 'string');
+    assert.equal(typeof check('taken'), 'string');
+    assert.equal(validate.call({ id: 'other' }, 'taken', {}), true, 'its own link id is no clash');
+  });
+
+  it('mirrors the provider presets of src/core/providers.ts', () => {
+    const block = /var PRESETS = (\{[\s\S]*?\n    \});/.exec(editorHtml)?.[1];
+    assert.ok(block, 'PRESETS block found');
+    const editorPresets = vm.runInNewContext(`(${block})`) as Record<string, Record<string, string>>;
+    for (const [kind, preset] of Object.entries(PRESETS)) {
+      const mirrored = editorPresets[kind]!;
+      assert.ok(mirrored, kind);
+      for (const field of ['authorizationEndpoint', 'tokenEndpoint', 'deviceAuthorizationEndpoint', 'revocationEndpoint', 'userinfoEndpoint', 'scope'] as const) {
+        assert.equal(mirrored[field], preset[field], `${kind}.${field}`);
+      }
+    }
+  });
+
+  it('ships an icon for every action node', () => {
+    const icons = readdirSync(path.join(root, 'nodes/icons'));
+    for (const m of editorHtml.matchAll(/registerAction\("[^"]+", "[^"]+", "([^"]+)"/g)) {
+      assert.ok(icons.includes(m[1]!), m[1]);
+      assert.match(readFileSync(path.join(root, 'nodes/icons', m[1]!), 'utf8'), /^<svg [^>]*viewBox="0 0 40 60"/);
+    }
+  });
+});
+
+describe('example flows', () => {
+  const dir = path.join(root, 'examples');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const CORE = new Set(['inject', 'debug', 'change', 'catch', 'comment', 'http request', 'switch', 'function']);
+
+  it('has the three documented examples', () => {
+    assert.deepEqual(files.sort(), ['call-api-with-token.json', 'link-with-inject.json', 'status-line.json']);
+  });
+
+  for (const file of files) {
+    it(`${file} imports cleanly: known types, wires and accounts resolve, no secrets`, () => {
+      const text = readFileSync(path.join(dir, file), 'utf8');
+      const nodes = JSON.parse(text) as Record<string, any>[];
+      const ids = new Set(nodes.map((n) => n.id));
+      assert.equal(ids.size, nodes.length, 'unique ids');
+      const accounts = nodes.filter((n) => n.type === 'account-link');
+      assert.equal(accounts.length, 1);
+      assert.equal(accounts[0]!.id, 'example-account', 'the same placeholder id in every example');
+      assert.match(accounts[0]!.link, /^[a-z0-9-]+$/);
+      for (const node of nodes) {
+        assert.ok(CORE.has(node.type) || NODE_TYPES.includes(node.type), `${file}: type ${node.type}`);
+        if (node.type.startsWith('account-link-')) assert.equal(node.account, 'example-account');
+        for (const output of node.wires ?? []) for (const target of output) assert.ok(ids.has(target), `${file}: wire to ${target}`);
+        if (node.type === 'catch') for (const target of node.scope) assert.ok(ids.has(target));
+      }
+      assert.doesNotMatch(text, /"credentials"|clientSecret|access_token"\s*:|Bearer [A-Za-z0-9]/);
+      const exposing = nodes.filter((n) => n.exposeToken === true);
+      assert.equal(exposing.length, file === 'call-api-with-token.json' ? 1 : 0);
+    });
+  }
+
+  it('call-api-with-token sends the token only to the http request node and strips it before debug', () => {
+    const nodes = JSON.parse(readFileSync(path.join(dir, 'call-api-with-token.json'), 'utf8')) as Record<string, any>[];
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const token = nodes.find((n) => n.exposeToken)!;
+    const targets = token.wires.flat().map((id: string) => byId.get(id)!);
+    assert.deepEqual(targets.map((n: Record<string, any>) => n.type), ['http request']);
+    const after = targets[0].wires.flat().map((id: string) => byId.get(id)!);
+    assert.equal(after[0].type, 'change');
+    assert.deepEqual(after[0].rules.map((r: Record<string, string>) => `${r.t}:${r.p}`), ['delete:access_token', 'delete:headers']);
+  });
+
+  it('status-line watches and builds one line of text', async () => {
+    const nodes = JSON.parse(readFileSync(path.join(dir, 'status-line.json'), 'utf8')) as Record<string, any>[];
+    const status = nodes.find((n) => n.type === 'account-link-status')!;
+    assert.equal(status.watch, true);
+    const change = nodes.find((n) => n.id === status.wires[0][0])!;
+    assert.equal(change.rules[0].tot, 'jsonata');
+    const line = jsonata(change.rules[0].to);
+    const base = { link: 'my-spotify', provider: 'spotify', account: null, error: null, prompt: null };
+    assert.equal(await line.evaluate({ payload: { ...base, state: 'unlinked' } }), 'Not linked');
+    assert.equal(
+      await line.evaluate({ payload: { ...base, state: 'pending', prompt: 'To link Spotify, open hub/link and enter BDWP-HQPK' } }),
+      'To link Spotify, open hub/link and enter BDWP-HQPK',
+    );
+    assert.equal(await line.evaluate({ payload: { ...base, state: 'linked', account: { id: 'a', name: 'Alice' } } }), 'Linked as Alice');
+    const error = { code: 'invalid_grant', message: 'Link the account again.' };
+    assert.equal(
+      await line.evaluate({ payload: { ...base, state: 'relink_required', error } }),
+      'Please link spotify again: Link the account again.',
+    );
+  });
+});
