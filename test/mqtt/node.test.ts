@@ -1,0 +1,152 @@
+/**
+ * The `account-link-mqtt` config node in Node-RED (node-red-node-test-helper, built dist/): the
+ * `account-link` node registers its Link with it, status is fanned out, and the mDNS admin route.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { Bonjour } from 'bonjour-service';
+import helper from 'node-red-node-test-helper';
+import { freePort, startAedes, type AedesBroker } from '../helpers/brokers.js';
+import { removeTempDirs, retainedOn, tempDir } from './links.js';
+
+helper.init(require.resolve('node-red'));
+/* eslint-disable @typescript-eslint/no-require-imports */
+const accountLinkNodes = require('../../dist/nodes/account-link.js');
+const mqttNodes = require('../../dist/nodes/account-link-mqtt.js');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+type Flow = Parameters<typeof helper.load>[1];
+interface Badge {
+  fill?: string;
+  shape?: string;
+  text?: string;
+}
+interface MqttNode {
+  register(link: unknown, user?: { status(badge: Badge): void }): void;
+  deregister(link: unknown, removed?: boolean): void;
+  connectionStatus(): { state: string };
+}
+interface AccountNode {
+  ready: Promise<unknown>;
+}
+
+async function until<T>(check: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function flow(broker: AedesBroker): Flow {
+  return [
+    { id: 'tab', type: 'tab', label: 'mqtt' },
+    {
+      id: 'broker',
+      type: 'account-link-mqtt',
+      broker: broker.url,
+      protocolVersion: '4',
+      baseTopic: 'hub',
+      discovery: true,
+      discoveryPrefix: 'homeassistant',
+      fieldTopics: true,
+      keepalive: 30,
+    },
+    {
+      id: 'acct',
+      type: 'account-link',
+      link: 'node-test',
+      provider: 'custom',
+      clientId: 'client',
+      flow: 'pairing',
+      authorizationEndpoint: 'https://auth.example.test/authorize',
+      tokenEndpoint: 'https://auth.example.test/token',
+      mqtt: 'broker',
+    },
+  ] as unknown as Flow;
+}
+
+describe('account-link-mqtt node', function () {
+  let broker: AedesBroker;
+  let logins: string[];
+
+  beforeEach(async () => {
+    logins = [];
+    broker = await startAedes({
+      authenticate: (user, password) => {
+        logins.push(`${user}:${password === 'pw-secret' ? 'ok' : 'wrong'}`);
+        return user === 'hub' && password === 'pw-secret';
+      },
+    });
+    helper.settings({ userDir: await tempDir(), mqttReconnectTime: 100 } as Parameters<typeof helper.settings>[0]);
+  });
+
+  afterEach(async () => {
+    await helper.unload();
+    await broker.stop();
+    await removeTempDirs();
+  });
+
+  it('publishes the account-link node it is chosen by, with its credentials, and fans out status', async () => {
+    await helper.load([accountLinkNodes, mqttNodes], flow(broker), { broker: { user: 'hub', password: 'pw-secret' } });
+    const account = helper.getNode('acct') as unknown as AccountNode;
+    const link = await account.ready;
+    const mqtt = helper.getNode('broker') as unknown as MqttNode;
+    await until(() => mqtt.connectionStatus().state === 'connected', 'the connection');
+    assert.deepEqual(logins, ['hub:ok']);
+
+    const retained = await retainedOn(broker.url, '#', { username: 'hub', password: 'pw-secret' });
+    assert.equal(retained.get('hub/status')?.text, 'online');
+    assert.equal(JSON.parse(retained.get('hub/node-test/state')!.text).state, 'unlinked');
+    assert.equal(retained.get('hub/node-test/link_state')?.text, 'unlinked');
+    assert.ok(retained.has('homeassistant/device/account_link_node_test/config'));
+
+    const badges: Badge[] = [];
+    mqtt.register(link, { status: (badge) => badges.push(badge) });
+    assert.equal(badges.at(-1)?.fill, 'green', 'told the current state at once');
+    await broker.stop();
+    await until(() => badges.some((b) => b.fill === 'red'), 'a disconnected badge');
+    await broker.start();
+    await until(() => badges.at(-1)?.fill === 'green', 'connected again');
+    const fills = badges.map((b) => b.fill);
+    assert.equal(fills[0], 'green');
+    assert.ok(fills.indexOf('red') > 0 && fills.lastIndexOf('green') > fills.indexOf('red'), fills.join(','));
+    assert.ok(badges.every((b) => !JSON.stringify(b).includes('pw-secret')));
+
+    // Unloading the flow closes the connection cleanly: offline is retained.
+    await helper.unload();
+    const after = await retainedOn(broker.url, 'hub/status', { username: 'hub', password: 'pw-secret' });
+    assert.equal(after.get('hub/status')?.text, 'offline');
+  });
+
+  it('reports a broker URL it cannot use without crashing', async () => {
+    const bad = flow(broker) as unknown as Record<string, unknown>[];
+    bad[1]!.broker = 'http://example.test';
+    await helper.load([accountLinkNodes, mqttNodes], bad as unknown as Flow);
+    const mqtt = helper.getNode('broker') as unknown as MqttNode;
+    const badges: Badge[] = [];
+    mqtt.register({ id: 'x', slug: 'x' }, { status: (badge) => badges.push(badge) });
+    assert.equal(mqtt.connectionStatus().state, 'disconnected');
+    assert.equal(badges[0]?.fill, 'red');
+  });
+
+  it('lists brokers seen by mDNS on GET account-link/discover/mqtt', async () => {
+    const mdns = { interface: '127.0.0.1', bind: '0.0.0.0', port: await freePort(), loopback: true, ttl: 1 };
+    helper.settings({ userDir: await tempDir(), mqttReconnectTime: 100, accountLink: { mdns, discoverMs: 600 } } as Parameters<typeof helper.settings>[0]);
+    const advertiser = new Bonjour(mdns, () => undefined);
+    const service = advertiser.publish({ name: 'Hub broker', type: 'mqtt', port: 1883, host: 'hub.local', disableIPv6: true });
+    if (!service.published) await once(service, 'up');
+    try {
+      await helper.load([accountLinkNodes, mqttNodes], flow(broker), { broker: { user: 'hub', password: 'pw-secret' } });
+      const response = await helper.request().get('/account-link/discover/mqtt').expect(200);
+      const brokers = (response.body as { brokers: { name: string; port: number; url: string }[] }).brokers;
+      assert.deepEqual(brokers.map((b) => [b.name, b.port]), [['Hub broker', 1883]]);
+      assert.match(brokers[0]!.url, /^mqtt:\/\/.+:1883$/);
+      assert.ok(!JSON.stringify(response.body).includes('pw-secret'));
+    } finally {
+      await new Promise<void>((resolve) => advertiser.unpublishAll(() => advertiser.destroy(() => resolve())));
+    }
+  });
+});
