@@ -1,0 +1,111 @@
+// Issue 5: the pairing page. How long from the provider's redirect reaching the hub's callback to the
+// Link emitting `linked` (code exchange with the PKCE verifier, the account read, the encrypted store
+// write), over BENCH_LINKS links (100) done one after another against a real authorization server
+// (oidc-provider on loopback, in this process). Also the time until the "Linked as …" page is sent.
+// Everything before the callback (start, code entry, sign-in, consent) is outside the measurement.
+//
+// Run: npm run build && node bench/pairing.mjs
+// Env: BENCH_LINKS (100).
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import express from 'express';
+import { Agent, fetch } from 'undici';
+import { loadCore, root, tempDir } from './lib/core.mjs';
+import { emit, exitOnFailedChecks } from './lib/report.mjs';
+import { summarize } from './lib/stats.mjs';
+
+const linkCount = Number(process.env.BENCH_LINKS ?? 100);
+
+const core = loadCore();
+const requireBuilt = createRequire(import.meta.url);
+/** @type {typeof import('../src/core/pairing.js')} */
+const { PairingCoordinator } = requireBuilt(path.join(root, 'dist/core/pairing.js'));
+/** @type {typeof import('../src/web/index.js')} */
+const { mountPairingPage } = requireBuilt(path.join(root, 'dist/web/index.js'));
+// The stand-in provider is the tests' (TypeScript) helper; the package is CommonJS, so load it as such.
+requireBuilt('tsx/cjs/api').register();
+/** @type {typeof import('../test/helpers/oidc-server.js')} */
+const { startTestProvider } = requireBuilt(path.join(root, 'test/helpers/oidc-server.ts'));
+
+const provider = await startTestProvider({ allowAnyRedirectUri: true });
+const { dir, cleanup } = tempDir('pairing');
+const coordinator = new PairingCoordinator({ httpNodeRoot: '/' });
+const app = express();
+mountPairingPage(app, { coordinator });
+const server = createServer(app);
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const hubUrl = `http://127.0.0.1:${server.address().port}`;
+const dispatcher = new Agent({ keepAliveTimeout: 1000 });
+
+const toLinked = [];
+const toPage = [];
+let linkedCount = 0;
+let pagesOk = 0;
+let leaked = false;
+try {
+  const store = await core.TokenStore.open(dir);
+  const settings = { provider: 'oidc', issuer: provider.issuer, clientId: provider.clientId, flow: 'pairing' };
+  for (let i = 0; i < linkCount; i++) {
+    const slug = `pair-${String(i).padStart(3, '0')}`;
+    /** @type {import('../src/core/link.js').Link} */
+    let link;
+    const pairing = coordinator.method({ publicUrl: hubUrl, link: () => link });
+    link = new core.Link({ id: slug, link: slug, settings, store, pairing });
+    const { pending } = await link.start();
+    const entered = await fetch(`${hubUrl}/link`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ user_code: pending.user_code }).toString(),
+      redirect: 'manual',
+      dispatcher,
+    });
+    await entered.body?.cancel();
+    const callback = new URL(await provider.authorize(entered.headers.get('location')));
+
+    const linked = new Promise((resolve) => link.once('event', (event) => event.event_type === 'linked' && resolve(performance.now())));
+    const started = performance.now();
+    const page = fetch(callback, { dispatcher }).then(async (response) => {
+      const text = await response.text();
+      return { at: performance.now(), ok: response.status === 200 && text.includes('Linked as'), text };
+    });
+    const [linkedAt, answer] = await Promise.all([linked, page]);
+    toLinked.push(linkedAt - started);
+    toPage.push(answer.at - started);
+    if (link.snapshot().state === 'linked') linkedCount++;
+    if (answer.ok) pagesOk++;
+    const secret = await link.accessToken();
+    if (answer.text.includes(secret)) leaked = true;
+    await link.close();
+  }
+} finally {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await dispatcher.close();
+  await provider.close();
+  cleanup();
+}
+
+const checks = {
+  every_link_linked: linkedCount === linkCount,
+  every_page_says_linked: pagesOk === linkCount,
+  no_token_on_a_page: !leaked,
+  no_attempt_left_open: coordinator.pendingCount === 0,
+};
+emit({
+  name: 'pairing',
+  figures: {
+    callback_to_linked_ms: summarize(toLinked),
+    callback_to_page_ms: summarize(toPage),
+  },
+  params: { links: linkCount },
+  checks,
+  notes: [
+    'Measured from sending the provider redirect (GET <hub>/link/callback?code&state) to the Link emitting `linked`; ' +
+      'covers state check, token request with the PKCE verifier, userinfo, AES-GCM store write with fsync.',
+    'The authorization server (oidc-provider) runs in the same process, so its work is inside the times.',
+    'callback_to_page_ms: until the "Linked as …" page has arrived (the page waits for the Link to store the tokens).',
+  ],
+});
+exitOnFailedChecks(checks);
