@@ -103,6 +103,8 @@ export function mountPairingPage(router: RouterLike, options: PairingPageOptions
     callbackPath,
     guarded(async (page, res) => {
       const query = queryOf(page.req);
+      // A HEAD (link previews, prefetchers) must not use up the single-use answer.
+      if (page.req.method === 'HEAD') return sendPasteForm(page, res, 200);
       if (!query.has('state') && !query.has('code') && !query.has('error')) return sendPasteForm(page, res, 200);
       const result = await coordinator.complete(query, clientAddress(page.req));
       sendCallbackResult(page, res, result);

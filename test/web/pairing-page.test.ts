@@ -77,6 +77,8 @@ describe('web: pairing page (HTTP)', function () {
 
     const back = new URL(await provider.authorize(authorizeUrl.href));
     assert.equal(back.origin + back.pathname, `${hub.url}/link/callback`);
+    const preview = await hub.request(back.pathname + back.search, { method: 'HEAD' });
+    assert.equal(preview.status, 200, 'a HEAD (link preview) does not use up the answer');
     const result = await hub.request(back.pathname + back.search);
     assert.equal(result.status, 200, visibleText(result.text));
     assert.match(visibleText(result.text), /^Linked as Alice/);
@@ -268,6 +270,20 @@ describe('web: pairing page (HTTP)', function () {
     const result = await hub.request(back.pathname + back.search);
     assert.match(visibleText(result.text), /^Linked as Alice/);
     assert.equal((await finished).state, 'linked');
+  });
+
+  it('a confidential client: the secret goes to the token endpoint only, never to a page, redirect or log', async () => {
+    const { clientId, clientSecret } = provider.confidentialClient;
+    const { link, rec } = await hub.newLink({ settings: { clientId, clientSecret } });
+    const { pending, finished } = await link.start();
+    const authorizeUrl = await enterCode(pending.user_code!);
+    const back = new URL(await provider.authorize(authorizeUrl));
+    const result = await hub.request(back.pathname + back.search);
+    assert.match(visibleText(result.text), /^Linked as Alice/);
+    assert.equal((await finished).state, 'linked');
+    assert.ok(hub.providerRequests.some((body) => new URLSearchParams(body).get('client_secret') === clientSecret));
+    const everything = [...hub.seen, ...hub.logs, ...rec.logs.map((l) => l.message), JSON.stringify(rec.snapshots), JSON.stringify(rec.events)];
+    for (const text of everything) assert.ok(!text.includes(clientSecret), text.slice(0, 120));
   });
 
   it('cancelling on the hub voids the code and any sign-in under way', async () => {
