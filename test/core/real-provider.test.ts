@@ -20,7 +20,8 @@ describe('core: Link against a real OIDC provider', function () {
     await cleanupTempDirs();
   });
   beforeEach(() => {
-    clock = new ManualClock();
+    // Real HTTP to the provider and fsync between timers: give each chain time to arm its next timer.
+    clock = new ManualClock({ idleMs: 300 });
     provider.requests.length = 0;
   });
   afterEach(async () => {
@@ -57,7 +58,11 @@ describe('core: Link against a real OIDC provider', function () {
     assert.ok(pending.code_expires_at);
 
     // Two polls while the person is still busy, then approval.
-    await clock.advance(10_000);
+    for (let poll = 0; poll < 2; poll++) {
+      await clock.waitForTimers(1);
+      await clock.advanceToNext();
+    }
+    await clock.waitForTimers(1);
     assert.equal(provider.count(DEVICE_CODE_GRANT), 2);
     assert.deepEqual(
       provider.requests.map((r) => r.error),
@@ -102,8 +107,8 @@ describe('core: Link against a real OIDC provider', function () {
       links.push(made.link);
       const { pending, finished } = await made.link.start();
       assert.equal(Date.parse(pending.code_expires_at!) - clock.now(), 12_000);
-      await clock.advance(30_000);
-      const done = await finished;
+      const done = await clock.runUntilSettled(finished);
+      assert.equal(clock.now() - Date.parse(pending.code_expires_at!), 0, 'ended exactly at expires_in');
       assert.equal(done.state, 'unlinked');
       assert.equal(done.error?.code, 'code_expired');
       assert.deepEqual(made.rec.eventTypes(), ['linking_started', 'code_expired']);
@@ -119,6 +124,7 @@ describe('core: Link against a real OIDC provider', function () {
     const { link, rec } = await newLink();
     const { finished } = await link.start();
     await clock.advance(5_000);
+    await clock.waitForTimers(1);
     assert.equal(provider.count(DEVICE_CODE_GRANT), 1);
     assert.equal(clock.pendingTimers, 1);
     link.cancel();
@@ -152,6 +158,7 @@ describe('core: Link against a real OIDC provider', function () {
     let expected = (await store.read('node1'))!.tokens.refreshToken!;
     const firstRefresh = expected;
     for (let cycle = 0; cycle < 30; cycle++) {
+      await clock.waitForTimers(1);
       const due = clock.nextDue!;
       // random() = 0: the refresh is due 10% of the 60 s lifetime before expiry.
       assert.equal(due, Date.parse(link.snapshot().token_expires_at!) - 6_000);
@@ -233,6 +240,7 @@ describe('core: Link against a real OIDC provider', function () {
     assert.deepEqual(loaded.account, { id: 'alice', name: 'Alice' });
     assert.equal(await second.link.accessToken(), token);
     await clock.advance(60_000);
+    await clock.waitForTimers(1);
     assert.equal(provider.count('refresh_token'), 1);
     assert.notEqual(await second.link.accessToken(), token);
   });
@@ -270,7 +278,9 @@ describe('core: Link against a real OIDC provider', function () {
     };
     await collect();
     for (let i = 0; i < 3; i++) {
-      await clock.advance(60_000);
+      await clock.waitForTimers(1);
+      await clock.advanceToNext();
+      await clock.waitForTimers(1);
       await collect();
     }
     await link.refresh();

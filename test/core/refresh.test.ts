@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
 import type { Link } from '../../src/core/link.js';
 import type { TokenStore } from '../../src/core/store.js';
-import { cleanupTempDirs, makeLink, type Recorder } from '../helpers/core-fixtures.js';
+import { cleanupTempDirs, makeLink, nextEvent, type Recorder } from '../helpers/core-fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { MockProvider, networkError, oauthError, tokens } from '../helpers/mock-provider.js';
 
@@ -19,7 +19,7 @@ describe('core: refresh (scripted provider)', function () {
   let linkedAt: number;
 
   beforeEach(async () => {
-    clock = new ManualClock({ start: START });
+    clock = new ManualClock({ start: START, idleMs: 300 });
     mock = new MockProvider(clock);
     mock.userinfo('user-1', 'Mock User');
     ({ link, store, rec } = await makeLink({ settings: mock.settings(), clock, http: { dispatcher: mock.dispatcher } }));
@@ -46,6 +46,7 @@ describe('core: refresh (scripted provider)', function () {
     await clock.advance(0.9 * HOUR - 1);
     assert.equal(refreshCalls().length, 0);
     await clock.advance(1);
+    await clock.waitForTimers(1);
     assert.equal(refreshCalls().length, 1);
     assert.equal(refreshCalls()[0].at, linkedAt + 0.9 * HOUR);
     assert.equal(await link.accessToken(), 'access-1');
@@ -76,7 +77,9 @@ describe('core: refresh (scripted provider)', function () {
 
   it('invalid_grant → relink_required, no retry, and it survives a restart', async () => {
     mock.token(oauthError('invalid_grant'));
+    const relink = nextEvent(link, 'relink_required');
     await clock.advanceToNext();
+    await relink;
     assert.equal(refreshCalls().length, 1);
     const snap = link.snapshot();
     assert.equal(snap.state, 'relink_required');
@@ -128,6 +131,7 @@ describe('core: refresh (scripted provider)', function () {
     link.on('snapshot', (s) => transitions.push({ at: clock.now(), state: s.state, code: s.error?.code }));
 
     await clock.advanceToNext();
+    await clock.waitForTimers(1);
     assert.equal(refreshCalls().length, 1);
     assert.equal(link.snapshot().state, 'linked');
     assert.equal(link.snapshot().error?.code, 'provider_unavailable');
@@ -135,7 +139,11 @@ describe('core: refresh (scripted provider)', function () {
     assert.equal(await link.accessToken(), 'access-0', 'the old token is still served');
     assert.equal(mock.calls.length, before, 'without asking the provider');
 
-    while (refreshCalls().length < 10) assert.ok(await clock.advanceToNext(), 'a retry stays armed');
+    while (refreshCalls().length < 10) {
+      await clock.waitForTimers(1);
+      assert.ok(await clock.advanceToNext(), 'a retry stays armed');
+    }
+    await clock.waitForTimers(1);
     const gaps = refreshCalls().map((c, i, all) => (i === 0 ? 0 : (c.at - all[i - 1].at) / 1000));
     // Exponential back-off from 5 s (random() = 0); the 429 asked for 120 s instead of 40.
     assert.deepEqual(gaps, [0, 5, 10, 20, 40, 80, 160, 320, 600, 600]);

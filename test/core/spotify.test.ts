@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TokenEndpointResponse } from 'openid-client';
 import type { LinkingMethod } from '../../src/core/device-flow.js';
-import { cleanupTempDirs, makeLink } from '../helpers/core-fixtures.js';
+import { cleanupTempDirs, makeLink, nextEvent } from '../helpers/core-fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { MockProvider } from '../helpers/mock-provider.js';
 
@@ -33,7 +33,8 @@ describe('core: Spotify preset', function () {
   }
 
   it('refresh_expires_at = approval + 180 days; relink_soon 14 days before; then relink_required', async () => {
-    const clock = new ManualClock({ start: START });
+    // A refresh (MockAgent + fsync) must arm its next timer before time moves on, even on a busy machine.
+    const clock = new ManualClock({ start: START, idleMs: 500 });
     const accounts = new MockProvider(clock, 'https://accounts.spotify.com');
     const api = accounts.agent.get('https://api.spotify.com');
     api.intercept({ path: '/v1/me', method: 'GET' }).reply(200, { id: 'alice123', display_name: 'Alice' }, {
@@ -89,7 +90,9 @@ describe('core: Spotify preset', function () {
 
       await clock.advance(14 * DAY - 1_000);
       assert.equal(link.snapshot().state, 'linked');
+      const relink = nextEvent(link, 'relink_required');
       await clock.advance(1_000);
+      await relink;
       const done = link.snapshot();
       assert.equal(done.state, 'relink_required');
       assert.equal(done.error?.code, 'refresh_expired');

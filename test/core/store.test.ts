@@ -117,7 +117,7 @@ describe('core: TokenStore', function () {
   });
 
   it('survives SIGKILL at random moments: the file is always the last or the previous record', async function () {
-    this.timeout(40_000);
+    this.timeout(120_000);
     const dir = await tempDir();
     const writer = path.join(__dirname, 'fixtures', 'store-writer.ts');
     const rounds = 5;

@@ -50,6 +50,18 @@ export function recorder(): Recorder {
   return rec;
 }
 
+/** Resolves with the next event of this type the link emits. */
+export function nextEvent(link: Link, type: LinkEvent['event_type']): Promise<LinkEvent> {
+  return new Promise((resolve) => {
+    const listener = (event: LinkEvent): void => {
+      if (event.event_type !== type) return;
+      link.off('event', listener);
+      resolve(event);
+    };
+    link.on('event', listener);
+  });
+}
+
 /** A Link with a recorder attached and its own store folder unless one is given. */
 export async function makeLink(
   options: Omit<LinkOptions, 'store' | 'id' | 'link'> & { store?: TokenStore; id?: string; link?: string },

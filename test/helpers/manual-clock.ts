@@ -37,7 +37,7 @@ export class ManualClock implements Clock {
 
   constructor(options: ManualClockOptions = {}) {
     this.current = options.start ?? Date.now();
-    this.idleMs = options.idleMs ?? 25;
+    this.idleMs = options.idleMs ?? 100;
   }
 
   now(): number {
@@ -94,6 +94,32 @@ export class ManualClock implements Clock {
     if (!next) return false;
     await this.fire(next);
     return true;
+  }
+
+  /**
+   * Fires timers one by one, in due order, until `promise` settles, and returns its outcome.
+   * While no timer is pending it waits in real time (the engine is busy with I/O); it gives up
+   * after `idleTimeoutMs` of real time without a timer to fire.
+   */
+  async runUntilSettled<T>(promise: Promise<T>, idleTimeoutMs = 10_000): Promise<T> {
+    let settled = false;
+    promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    let deadline = Date.now() + idleTimeoutMs;
+    for (let fired = 0; !settled; ) {
+      if (this.timers.size > 0) {
+        if (++fired > MAX_FIRES_PER_ADVANCE) throw new Error('ManualClock: too many timers fired before the promise settled');
+        await this.advanceToNext();
+        deadline = Date.now() + idleTimeoutMs;
+      } else if (Date.now() > deadline) {
+        throw new Error(`ManualClock: no timer armed for ${idleTimeoutMs} ms and the promise has not settled`);
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    return promise;
   }
 
   /** Sets the time without firing anything (for jumping past a horizon, then advancing by 0). */
