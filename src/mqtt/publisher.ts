@@ -321,15 +321,18 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
       sendPng(registered.qrPng.png);
       return;
     }
-    QRCode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 256 }).then(
-      (png) => {
-        registered.qrPng = { url, png };
-        // The link may have moved on while the image was drawn.
-        if (this.links.get(registered.link.slug) !== registered || qrUrl(registered.link.snapshot()) !== url) return;
-        sendPng(png);
-      },
-      (err: unknown) => this.log.warn(`[mqtt] could not draw the QR code: ${(err as Error).message}`),
-    );
+    // Drawing takes milliseconds of CPU: not inside the snapshot listener, so the state goes first.
+    setImmediate(() => {
+      QRCode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 2, scale: 6 }).then(
+        (png) => {
+          registered.qrPng = { url, png };
+          // The link may have moved on while the image was drawn.
+          if (this.links.get(registered.link.slug) !== registered || qrUrl(registered.link.snapshot()) !== url) return;
+          sendPng(png);
+        },
+        (err: unknown) => this.log.warn(`[mqtt] could not draw the QR code: ${(err as Error).message}`),
+      );
+    });
   }
 
   /** Seconds the shown code still lives, for v5 message expiry; undefined when there is no code. */
