@@ -139,7 +139,8 @@ describe('web: pairing page in Chromium at a phone viewport', function () {
     await signInAndApprove().catch(() => undefined);
     const address = (await endedOn).url();
 
-    // The browser could not load it; the person opens the hub page again and pastes.
+    // The browser could not load it; the person opens the hub page again (a new tab) and pastes.
+    page = await context.newPage();
     await page.goto(pending.verification_uri!);
     await page.fill('#url', address);
     await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-6-paste.png'), fullPage: true });
