@@ -17,6 +17,8 @@ export interface PairingAdvertOptions {
   name?: string;
   /** Default: a new bonjour-service instance, destroyed by `stop()`. */
   bonjour?: BonjourPublisher;
+  /** mDNS socket or probing failures (no multicast, port 5353 refused…). Default: ignored. */
+  onError?: (err: Error) => void;
 }
 
 export interface PairingAdvert {
@@ -32,7 +34,8 @@ export interface PairingAdvert {
  */
 export function advertisePairingPage(options: PairingAdvertOptions): PairingAdvert {
   const ownsBonjour = !options.bonjour;
-  const bonjour: BonjourPublisher = options.bonjour ?? (new Bonjour() as unknown as BonjourPublisher);
+  const report = (err: unknown): void => options.onError?.(err instanceof Error ? err : new Error(String(err)));
+  const bonjour: BonjourPublisher = options.bonjour ?? ownBonjour(report);
   const service = {
     name: (options.name ?? `Account link on ${hostname().split('.')[0] || 'hub'}`).slice(0, 63),
     type: 'http' as const,
@@ -55,4 +58,17 @@ export function advertisePairingPage(options: PairingAdvertOptions): PairingAdve
       return stopped;
     },
   };
+}
+
+/**
+ * A bonjour-service instance whose failures are reported, not thrown: its default error callback
+ * throws, and its multicast socket emits 'error' (EACCES, EADDRINUSE) with nobody listening, either
+ * of which would take the whole Node-RED process down.
+ */
+function ownBonjour(report: (err: unknown) => void): BonjourPublisher {
+  const bonjour = new Bonjour({}, report);
+  const socket = (bonjour as unknown as { server?: { mdns?: { on?: (event: string, listener: (err: unknown) => void) => void } } })
+    .server?.mdns;
+  socket?.on?.('error', report);
+  return bonjour as unknown as BonjourPublisher;
 }
