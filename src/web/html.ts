@@ -29,16 +29,17 @@ const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64'
 
 /**
  * The page's Content-Security-Policy: no scripts at all, only the one inline style (by hash),
- * forms only to this hub and to the providers' authorization endpoints (browsers check
- * `form-action` on the redirect that follows a form), never framed.
+ * never framed. Browsers check `form-action` also on the redirect that follows a form, so it must
+ * allow the providers' authorization endpoints: any https one (a page opened before its Link first
+ * started cannot know which), and the plain-http ones (home-network providers) seen so far.
  */
 export function contentSecurityPolicy(formTargets: readonly string[] = []): string {
-  const targets = formTargets.filter((origin) => /^https?:\/\/[^\s;,'"]+$/.test(origin));
+  const targets = formTargets.filter((origin) => /^http:\/\/[^\s;,'"]+$/.test(origin));
   return [
     "default-src 'none'",
     `style-src ${STYLE_HASH}`,
     "img-src 'self' data:",
-    `form-action 'self'${targets.map((t) => ` ${t}`).join('')}`,
+    `form-action 'self' https:${targets.map((t) => ` ${t}`).join('')}`,
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ');

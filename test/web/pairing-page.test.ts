@@ -56,7 +56,7 @@ describe('web: pairing page (HTTP)', function () {
     const csp = form.headers.get('content-security-policy')!;
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /frame-ancestors 'none'/);
-    assert.ok(csp.includes(`form-action 'self' ${provider.issuer}`), csp);
+    assert.ok(csp.includes(`form-action 'self' https: ${provider.issuer}`), csp);
     assert.doesNotMatch(form.text, /<script/i);
     assert.equal(form.headers.get('referrer-policy'), 'no-referrer');
     assert.equal(form.headers.get('cache-control'), 'no-store');
