@@ -31,7 +31,7 @@ export interface PairingHub {
     watch?: boolean;
     /** Where the Link's provider requests go (default: the real provider, recorded). */
     dispatcher?: Dispatcher;
-  }): Promise<{ link: Link; rec: Recorder }>;
+  }): Promise<{ link: Link; rec: Recorder; store: TokenStore }>;
   close(): Promise<void>;
 }
 
@@ -144,7 +144,7 @@ export async function startPairingHub(options: {
       });
       rec.attach(link);
       links.push(link);
-      return { link, rec };
+      return { link, rec, store };
     },
     async close() {
       await Promise.all(links.map((link) => link.close()));

@@ -43,7 +43,7 @@ describe('web: pairing page (HTTP)', function () {
   }
 
   it('links end to end: code form, 303 to the provider with PKCE S256, callback says "Linked as Alice", the Link emits linked', async () => {
-    const { link, rec } = await hub.newLink();
+    const { link, rec, store } = await hub.newLink();
     const { pending, finished } = await link.start();
     assert.match(pending.user_code!, CODE_SHAPE);
     assert.equal(pending.verification_uri, `${hub.url}/link`);
@@ -103,7 +103,9 @@ describe('web: pairing page (HTTP)', function () {
     const verifier = hub.providerRequests.map((body) => new URLSearchParams(body).get('code_verifier')).find(Boolean);
     assert.ok(verifier, 'the token request carried the PKCE verifier');
     const accessToken = await link.accessToken();
-    const secrets = [verifier!, accessToken, new URLSearchParams(back.search).get('code')!];
+    const refreshToken = (await store.read(link.id))?.tokens.refreshToken;
+    assert.ok(refreshToken);
+    const secrets = [verifier!, accessToken, refreshToken, new URLSearchParams(back.search).get('code')!];
     const everything = [...hub.seen, ...hub.logs, ...rec.logs.map((l) => l.message), JSON.stringify(rec.snapshots), JSON.stringify(rec.events)];
     for (const secret of secrets) {
       for (const text of everything) assert.ok(!text.includes(secret), `a secret leaked into: ${text.slice(0, 120)}`);
