@@ -60,6 +60,8 @@ const EXPIRY_SKEW_MS = 30_000;
 const RETRY_BASE_MS = 5_000;
 const RETRY_MAX_MS = 10 * 60_000;
 const RELINK_SOON_MS = 14 * 24 * 60 * 60 * 1000;
+/** Refresh answers after which only linking again helps. */
+const GRANT_GONE: ReadonlySet<string> = new Set(['invalid_grant', 'refresh_expired']);
 
 /**
  * One linked account: the state machine of DESIGN §4. Emits `snapshot` (a Snapshot) after every
@@ -118,8 +120,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     try {
       this.stored = await this.options.store.read(this.id);
     } catch (err) {
-      const problem = toLinkError(err, this.providerName());
-      this.relinkRequired(problem);
+      await this.relinkRequired(toLinkError(err, this.providerName()));
       return this.current;
     }
     if (!this.stored) return this.changed('unlinked');
@@ -359,18 +360,28 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       // Revoked or relinked meanwhile: these tokens belong to a grant we no longer hold.
       throw new LinkError('not_linked', 'The link changed while it was being refreshed.');
     }
-    // The rotated refresh token must be on disk before anyone uses the new access token.
+    // The rotated refresh token must be on disk before anyone uses the new access token. If the disk
+    // refuses, the provider has already retired the old token: dropping the new one would lose the
+    // link, so it is kept in memory (and saved by the next refresh) and the failure is reported.
+    let unsaved: LinkError | null = null;
     try {
       await this.options.store.write(this.id, record);
     } catch (err) {
-      return this.refreshFailed(new LinkError('store_failed', `The refreshed link could not be saved: ${(err as Error).message}`), generation);
+      unsaved = new LinkError(
+        'store_failed',
+        `The refreshed link could not be saved (${(err as Error).message}). It keeps working, but would be lost if Node-RED restarts before the next refresh saves it.`,
+      );
     }
     this.stored = record;
     this.failures = 0;
     this.retryNotBefore = 0;
-    this.lastError = null;
+    this.lastError = unsaved;
     this.log.debug(`[${this.slug}] refreshed; access token valid until ${iso(tokens.expiresAt)}`);
     this.emitEvent('refreshed', { token_expires_at: iso(tokens.expiresAt) });
+    if (unsaved) {
+      this.log.error(`[${this.slug}] ${unsaved.message}`);
+      this.emitEvent('error', { error: unsaved.toJSON() });
+    }
     this.changed(this.attempt ? 'pending' : 'linked');
     this.scheduleWake();
     return tokens;
@@ -379,10 +390,11 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
   private async refreshFailed(err: unknown, generation: number): Promise<never> {
     const problem = toLinkError(err, this.providerName());
     if (generation !== this.generation) throw problem;
-    if (!problem.transient) {
+    if (GRANT_GONE.has(problem.code)) {
       await this.relinkRequired(problem);
       throw problem;
     }
+    // Anything else (an outage, a wrong client secret fixed later, a full disk) may pass: retry, spaced.
     this.failures++;
     const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failures - 1)) * (1 + this.random() * 0.2);
     const delay = Math.max(backoff, problem.retryAfterMs ?? 0);

@@ -70,6 +70,7 @@ export class TokenStore {
         key = Buffer.from((await fs.readFile(keyPath, 'utf8')).trim(), 'base64');
       }
     }
+    await removeStaleTempFiles(dir);
     return new TokenStore(dir, key);
   }
 
@@ -183,5 +184,13 @@ async function syncDir(dir: string): Promise<void> {
     // Some filesystems refuse fsync on a folder; the rename is still atomic there.
   } finally {
     await handle.close();
+  }
+}
+
+/** A process killed mid-write leaves its temp file behind; one from another process is never renamed. */
+async function removeStaleTempFiles(dir: string): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    const match = /\.json\.(\d+)\.\d+\.tmp$/.exec(name);
+    if (match && Number(match[1]) !== process.pid) await fs.unlink(path.join(dir, name)).catch(() => undefined);
   }
 }

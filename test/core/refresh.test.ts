@@ -176,6 +176,47 @@ describe('core: refresh (scripted provider)', function () {
     assert.doesNotMatch(rec.logs.map((l) => l.message).join('\n'), /<html/i);
   });
 
+  it('invalid_client on refresh is an error to fix, not a dead grant: retried, and recovers without relinking', async () => {
+    mock.token(oauthError('invalid_client', 401), tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }));
+    await assert.rejects(link.refresh(), { code: 'invalid_client' });
+    assert.equal(link.snapshot().state, 'linked', 'the still-valid access token keeps the link usable');
+    assert.equal(link.snapshot().error?.code, 'invalid_client');
+    assert.ok(!rec.eventTypes().includes('relink_required'));
+    assert.equal((await store.read('node1'))!.problem ?? null, null, 'nothing marks the stored link dead');
+    await clock.advance(0.9 * HOUR);
+    await clock.waitForTimers(1);
+    assert.equal(refreshCalls().length, 2, 'the scheduled refresh tried again');
+    assert.equal(await link.accessToken(), 'access-1');
+    assert.equal(link.snapshot().error, null);
+  });
+
+  it('a rotated token the disk refuses is kept in memory and used, and saved by the next refresh', async () => {
+    const write = store.write.bind(store);
+    let refuse = true;
+    store.write = async (id, record) => {
+      if (refuse) throw new Error('ENOSPC: no space left on device');
+      return write(id, record);
+    };
+    mock.token(
+      tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }),
+      tokens({ access_token: 'access-2', refresh_token: 'refresh-2' }),
+    );
+    const problem = nextEvent(link, 'error');
+    await link.refresh();
+    assert.equal(((await problem).error as { code: string }).code, 'store_failed');
+    assert.equal(await link.accessToken(), 'access-1', 'the new token is served: the old one is spent');
+    assert.equal((await store.read('node1'))!.tokens.refreshToken, 'refresh-0');
+    refuse = false;
+    await link.refresh();
+    assert.deepEqual(
+      refreshCalls().map((c) => c.form.get('refresh_token')),
+      ['refresh-0', 'refresh-1'],
+      'the next refresh presents the token kept in memory',
+    );
+    assert.equal((await store.read('node1'))!.tokens.refreshToken, 'refresh-2');
+    assert.equal(link.snapshot().error, null);
+  });
+
   it('while a retry is pending, accessToken() on an expired token fails fast without a request', async () => {
     mock.token({ status: 503, body: '' });
     clock.setNow(linkedAt + HOUR + 1);

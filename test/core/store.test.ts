@@ -100,6 +100,19 @@ describe('core: TokenStore', function () {
     assert.equal(files.filter((f) => f.includes('.unreadable-')).length, 3);
   });
 
+  it('removes temp files a killed process left behind, and only those', async () => {
+    const dir = await tempDir();
+    const first = await TokenStore.open(dir);
+    await first.write('node1', record(1));
+    const orphan = `node1.json.${process.pid + 1}.7.tmp`;
+    await writeFile(path.join(dir, orphan), 'half-written');
+    await writeFile(path.join(dir, 'notes.tmp'), 'not ours');
+    await TokenStore.open(dir);
+    const names = await readdir(dir);
+    assert.ok(!names.includes(orphan), 'the orphaned temp file is gone');
+    assert.ok(names.includes('notes.tmp') && names.includes('node1.json'));
+  });
+
   it('refuses ids that could escape the folder', async () => {
     const store = await TokenStore.open(await tempDir());
     for (const id of ['../x', '.key', 'a/b', '', '.hidden']) assert.throws(() => store.fileFor(id));
