@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Link, LinkError, type FlowChoice, type ProviderKind, type ProviderSettings, type Snapshot } from '../core/index.js';
+import { Link, LinkError, type ProviderSettings, type Snapshot } from '../core/index.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { register as registerRefresh } from './account-link-refresh.js';
 import { register as registerRevoke } from './account-link-revoke.js';
@@ -15,18 +15,9 @@ import {
   type AccountLinkConfigNode,
 } from './runtime.js';
 
-interface AccountLinkDef extends NodeDef {
+/** DESIGN §3: the provider fields are the engine's settings; the secret comes from credentials. */
+interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret'> {
   link: string;
-  provider: ProviderKind;
-  issuer?: string;
-  authorizationEndpoint?: string;
-  tokenEndpoint?: string;
-  deviceAuthorizationEndpoint?: string;
-  revocationEndpoint?: string;
-  userinfoEndpoint?: string;
-  clientId: string;
-  scope?: string;
-  flow?: FlowChoice;
   publicUrl?: string;
   redirectUri?: string;
   mqtt?: string;
@@ -35,6 +26,19 @@ interface AccountLinkDef extends NodeDef {
 
 interface Credentials {
   clientSecret: string;
+}
+
+const ENDPOINT_FIELDS = [
+  'issuer',
+  'authorizationEndpoint',
+  'tokenEndpoint',
+  'deviceAuthorizationEndpoint',
+  'revocationEndpoint',
+  'userinfoEndpoint',
+] as const;
+
+function pickEndpoints(config: AccountLinkDef): Pick<ProviderSettings, (typeof ENDPOINT_FIELDS)[number]> {
+  return Object.fromEntries(ENDPOINT_FIELDS.map((field) => [field, config[field]?.trim() || undefined]));
 }
 
 /** The MQTT config node's side of the contract (src/nodes/account-link-mqtt.ts). */
@@ -56,12 +60,7 @@ export = function accountLink(RED: NodeAPI): void {
       clientSecret: node.credentials?.clientSecret || undefined,
       scope: config.scope,
       flow: config.flow || 'auto',
-      issuer: config.issuer,
-      authorizationEndpoint: config.authorizationEndpoint,
-      tokenEndpoint: config.tokenEndpoint,
-      deviceAuthorizationEndpoint: config.deviceAuthorizationEndpoint,
-      revocationEndpoint: config.revocationEndpoint,
-      userinfoEndpoint: config.userinfoEndpoint,
+      ...pickEndpoints(config),
     };
     const language = config.language || undefined;
     let link: Link | undefined;
