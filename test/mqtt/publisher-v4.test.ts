@@ -29,12 +29,16 @@ function waitForStatus(publisher: MqttPublisher, state: ConnectionStatus['state'
   });
 }
 
-/** Topics (and payload text) the publisher's own client sent, as the broker saw them. */
+/**
+ * Topics (and payload text) the publisher's own client sent, in the order the broker read them
+ * (the authorization hook runs per packet as it arrives; the 'publish' event may be reordered).
+ */
 function recordPublishes(broker: AedesBroker): { topic: string; text: string }[] {
   const seen: { topic: string; text: string }[] = [];
-  broker.aedes.on('publish', (packet, client) => {
+  broker.aedes.authorizePublish = (client, packet, done) => {
     if (client?.id === CLIENT_ID) seen.push({ topic: packet.topic, text: packet.payload.toString() });
-  });
+    done(null);
+  };
   return seen;
 }
 

@@ -74,15 +74,15 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
     assert.equal(live.last(`${B}/v5-expiry/verification_uri`)!.properties?.messageExpiryInterval, undefined);
     assert.equal(live.on(`${B}/v5-expiry/event`).length, 0, 'the start happened before registering: no event replayed');
 
-    // Now the code has one second left: after it, the broker drops user_code, prompt and qr.
+    // Now the code has two seconds left (mosquitto counts whole seconds): after them, the broker drops user_code, prompt and qr.
     await publisher.close();
-    now = codeExpiresAt - 1000;
+    now = codeExpiresAt - 2000;
     publisher = new MqttPublisher({ broker: broker.url, ...V5, discovery: false, clock: { now: () => now } });
     publisher.register(link);
     await connected(publisher);
     let retained = await retainedOn(broker.url, `${B}/v5-expiry/+`, V5);
     assert.ok(retained.has(`${B}/v5-expiry/user_code`), 'still there before it expires');
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await new Promise((resolve) => setTimeout(resolve, 3100));
     retained = await retainedOn(broker.url, `${B}/v5-expiry/+`, V5);
     assert.deepEqual(
       ['user_code', 'prompt', 'qr'].filter((field) => retained.has(`${B}/v5-expiry/${field}`)),
