@@ -129,7 +129,7 @@ export class PairingService {
   /** Advertises the page while at least one pairing link is deployed. */
   use(nodeId: string): void {
     this.users.add(nodeId);
-    if (this.advert || this.RED.settings.httpNodeRoot === false || process.env.ACCOUNT_LINK_NO_MDNS) return;
+    if (this.advert || this.RED.settings.httpNodeRoot === false || !mdnsAllowed(this.RED)) return;
     try {
       this.advert = advertisePairingPage({
         port: Number(this.RED.settings.uiPort ?? 1880),
@@ -147,4 +147,10 @@ export class PairingService {
     this.advert = undefined;
     void advert.stop();
   }
+}
+
+/** `accountLink: { mdns: false }` in settings.js keeps the runtime off multicast (tests, locked-down hosts). */
+export function mdnsAllowed(RED: NodeAPI): boolean {
+  const options = (RED.settings as unknown as { accountLink?: { mdns?: boolean } }).accountLink;
+  return options?.mdns !== false;
 }

@@ -69,6 +69,7 @@ describe('editor in headless Chromium', function () {
     const settings = {
       uiPort: port, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: 'editor-test',
       telemetry: { enabled: false }, editorTheme: { tours: false, palette: { catalogues: [] } }, logging: { console: { level: 'warn' } },
+      accountLink: { mdns: false },
     };
     writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings)};\n`);
     red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {

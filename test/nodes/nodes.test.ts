@@ -75,7 +75,7 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
   });
   beforeEach(async () => {
     userDir = await mkdtemp(path.join(os.tmpdir(), 'account-link-nodes-'));
-    helper.settings({ userDir });
+    helper.settings({ userDir, accountLink: { mdns: false } });
     await new Promise<void>((resolve) => helper.startServer(resolve));
   });
   afterEach(async () => {

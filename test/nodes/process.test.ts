@@ -74,6 +74,7 @@ describe('a real Node-RED process', function () {
       credentialSecret: 'test-secret',
       adminAuth: { type: 'credentials', users: [{ username: 'admin', password: bcrypt.hashSync('hub-password', 4), permissions: '*' }] },
       logging: { console: { level: 'trace' } },
+      accountLink: { mdns: false },
     });
     await writeFile(
       path.join(userDir, 'flows.json'),
