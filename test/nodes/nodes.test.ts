@@ -75,7 +75,7 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
   });
   beforeEach(async () => {
     userDir = await mkdtemp(path.join(os.tmpdir(), 'account-link-nodes-'));
-    helper.settings({ userDir, accountLink: { mdns: false } });
+    helper.settings({ userDir, accountLink: { mdns: false } } as Parameters<typeof helper.settings>[0]);
     await new Promise<void>((resolve) => helper.startServer(resolve));
   });
   afterEach(async () => {
