@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { updateReadme } from './lib/readme-table.mjs';
 import { flatten, ratios, round } from './lib/stats.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -171,4 +172,9 @@ const document = {
   benches,
 };
 process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+// The figures table of bench/README.md (and bench/results.json), unless BENCH_README=0.
+if (process.env.BENCH_README !== '0') {
+  const readme = updateReadme(document, benchDir);
+  process.stderr.write(`bench: figures table written to ${path.relative(process.cwd(), readme)}\n`);
+}
 if (failures > 0) process.exitCode = 1;
