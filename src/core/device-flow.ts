@@ -39,6 +39,12 @@ export const deviceFlow: LinkingMethod = async ({ provider, clock, signal, log }
   } catch (err) {
     throw toLinkError(err, provider.displayName);
   }
+  for (const uri of [response.verification_uri, response.verification_uri_complete]) {
+    // These are shown as links and QR codes: anything but a web address is refused.
+    if (uri !== undefined && !/^https?:\/\//i.test(uri)) {
+      throw new LinkError('bad_response', `${provider.displayName} sent a verification address that is not a web address.`);
+    }
+  }
   const startedAt = clock.now();
   const expiresAt = startedAt + response.expires_in * 1000;
   const interval =
@@ -73,7 +79,10 @@ async function pollForTokens(
     await sleep(clock, Math.min(wait, remaining), signal);
     if (clock.now() >= expiresAt) throw codeExpired();
     try {
-      return await oauth.genericGrantRequest(provider.config, DEVICE_CODE_GRANT, { device_code: deviceCode });
+      const tokens = await oauth.genericGrantRequest(provider.config, DEVICE_CODE_GRANT, { device_code: deviceCode });
+      // Cancelled while this poll was in flight: the person pressed cancel, so do not link.
+      if (signal.aborted) throw signal.reason;
+      return tokens;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       const pollError = err instanceof oauth.ResponseBodyError ? err.error : undefined;

@@ -80,6 +80,8 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
   private stored: StoredLink | null = null;
   private lastError: LinkError | null = null;
   private attempt: Attempt | null = null;
+  private starting: Promise<LinkAttempt> | undefined;
+  private startingController: AbortController | undefined;
   private providerPromise: Promise<Provider> | undefined;
   private inflightRefresh: Promise<TokenSet> | undefined;
   /** Bumped when the tokens are replaced or removed, so a late refresh cannot resurrect old ones. */
@@ -140,40 +142,56 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
   async start(): Promise<LinkAttempt> {
     this.assertOpen();
     if (this.attempt) return { pending: this.current, finished: this.attempt.finished };
-    const provider = await this.provider();
-    const controller = new AbortController();
-    const method = provider.flow === 'device' ? deviceFlow : this.options.pairing;
-    if (!method) {
-      throw new LinkError('unsupported', `${provider.displayName} needs the pairing page, which is not available here.`);
-    }
-    const session = await method({
-      provider,
-      clock: this.clock,
-      signal: controller.signal,
-      log: (message) => this.log.debug(`[${this.slug}] ${message}`),
+    // Concurrent callers share one attempt; cancel() can stop it before a code exists.
+    this.starting ??= this.begin(new AbortController()).finally(() => {
+      this.starting = undefined;
     });
-    const raced = this.attempt as Attempt | null;
-    if (raced || this.closed) {
-      // Another start() won the race, or the link closed while the code was being made.
-      controller.abort(new LinkError('cancelled', 'Linking was cancelled.'));
-      if (raced) return { pending: this.current, finished: raced.finished };
-      this.assertOpen();
-    }
-    const finished = session.tokens.then(
-      (response) => this.completeAttempt(provider, response),
-      (err: unknown) => this.failAttempt(provider, err),
-    );
-    this.attempt = { session, controller, finished };
-    this.lastError = null;
-    this.log.info(`[${this.slug}] linking started; code expires ${iso(session.expiresAt)}`);
-    this.emitEvent('linking_started', { code_expires_at: iso(session.expiresAt) });
-    this.changed('pending');
-    return { pending: this.current, finished };
+    return this.starting;
   }
 
-  /** Cancels the linking attempt under way, if any. */
-  cancel(): void {
-    this.attempt?.controller.abort(new LinkError('cancelled', 'Linking was cancelled.'));
+  private async begin(controller: AbortController): Promise<LinkAttempt> {
+    this.startingController = controller;
+    try {
+      const provider = await this.provider();
+      const method = provider.flow === 'device' ? deviceFlow : this.options.pairing;
+      if (!method) {
+        throw new LinkError('unsupported', `${provider.displayName} needs the pairing page, which is not available here.`);
+      }
+      if (controller.signal.aborted) throw controller.signal.reason;
+      const session = await method({
+        provider,
+        clock: this.clock,
+        signal: controller.signal,
+        log: (message) => this.log.debug(`[${this.slug}] ${message}`),
+      });
+      if (controller.signal.aborted) throw controller.signal.reason;
+      const finished = session.tokens.then(
+        (response) => this.completeAttempt(provider, response),
+        (err: unknown) => this.failAttempt(provider, err),
+      );
+      // A listener that throws must not become an unhandled rejection that stops Node-RED.
+      finished.catch((err: unknown) => this.log.error(`[${this.slug}] ${(err as Error).message}`));
+      this.attempt = { session, controller, finished };
+      this.lastError = null;
+      this.log.info(`[${this.slug}] linking started; code expires ${iso(session.expiresAt)}`);
+      this.emitEvent('linking_started', { code_expires_at: iso(session.expiresAt) });
+      this.changed('pending');
+      return { pending: this.current, finished };
+    } finally {
+      this.startingController = undefined;
+    }
+  }
+
+  /**
+   * Cancels the linking attempt under way (or about to show its code). Resolves with the snapshot
+   * the attempt ends with, or the current one when nothing was under way.
+   */
+  cancel(): Promise<Snapshot> {
+    const reason = new LinkError('cancelled', 'Linking was cancelled.');
+    this.startingController?.abort(reason);
+    if (!this.attempt) return Promise.resolve(this.current);
+    this.attempt.controller.abort(reason);
+    return this.attempt.finished;
   }
 
   /**
@@ -202,9 +220,12 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
    */
   async revoke(): Promise<RevokeResult> {
     this.assertOpen();
-    this.cancel();
+    void this.cancel();
     await this.inflightRefresh?.catch(() => undefined);
+    // Detach the tokens before any await, so no refresh can start and write them back meanwhile.
     const stored = this.stored;
+    this.stored = null;
+    this.clearWake();
     this.generation++;
     let provider: Provider | undefined;
     let problem: LinkError | null = null;
@@ -217,11 +238,9 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       problem = await this.revokeAtProvider(provider, stored.tokens);
     }
     await this.options.store.delete(this.id);
-    this.stored = null;
     this.failures = 0;
     this.retryNotBefore = 0;
     this.relinkSoonAnnounced = false;
-    this.clearWake();
     this.lastError = problem;
     this.log.info(`[${this.slug}] revoked${problem ? ` (provider not told: ${problem.code})` : ''}`);
     this.emitEvent('revoked', { provider_revoked: Boolean(provider?.canRevoke && !problem) });
@@ -234,8 +253,10 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     if (this.closed) return;
     this.closed = true;
     this.clearWake();
-    this.attempt?.controller.abort(new LinkError('closed', 'The link was closed.'));
-    await Promise.allSettled([this.inflightRefresh, this.attempt?.finished]);
+    const reason = new LinkError('closed', 'The link was closed.');
+    this.startingController?.abort(reason);
+    this.attempt?.controller.abort(reason);
+    await Promise.allSettled([this.inflightRefresh, this.attempt?.finished, this.starting]);
     this.removeAllListeners();
   }
 
@@ -444,7 +465,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     const at = Math.min(...due);
     this.wakeTimer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
       this.wakeTimer = undefined;
-      void this.wake();
+      this.wake().catch((err: unknown) => this.log.error(`[${this.slug}] ${(err as Error).message}`));
     });
   }
 
@@ -463,18 +484,12 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       this.relinkSoonAnnounced = true;
       this.emitEvent('relink_soon', { refresh_expires_at: iso(refreshExpiresAt) });
     }
-    const refreshDue =
-      stored.tokens.expiresAt !== null && now >= Math.min(this.plannedRefreshAt ?? Infinity, this.refreshDueAt(stored.tokens));
+    const refreshDue = stored.tokens.expiresAt !== null && now >= (this.plannedRefreshAt ?? 0);
     if (refreshDue && now >= this.retryNotBefore) {
       await this.refreshTokens().catch(() => undefined);
       return;
     }
     this.scheduleWake();
-  }
-
-  private refreshDueAt(tokens: TokenSet): number {
-    const lifetime = Math.max(0, (tokens.expiresAt ?? 0) - tokens.obtainedAt);
-    return (tokens.expiresAt ?? 0) - lifetime * REFRESH_LEAD_SHARE;
   }
 
   private clearWake(): void {

@@ -36,6 +36,7 @@ interface Envelope {
 }
 
 const KEY_FILE = '.key';
+const opening = new Map<string, Promise<TokenStore>>();
 
 /**
  * Tokens at rest (DESIGN §8): one file per link, AES-256-GCM with the link id as associated data
@@ -53,25 +54,54 @@ export class TokenStore {
   }
 
   /** Opens the store in `dir`, creating the folder and its key file on first use. */
-  static async open(dir: string): Promise<TokenStore> {
+  static open(dir: string): Promise<TokenStore> {
+    // Opens of one folder run one after another, so two never race to create its key.
+    const folder = path.resolve(dir);
+    const previous = opening.get(folder) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => TokenStore.openNow(folder));
+    opening.set(folder, next);
+    void next.finally(() => opening.get(folder) === next && opening.delete(folder)).catch(() => undefined);
+    return next;
+  }
+
+  private static async openNow(dir: string): Promise<TokenStore> {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const keyPath = path.join(dir, KEY_FILE);
-    let key: Buffer;
-    try {
-      key = Buffer.from((await fs.readFile(keyPath, 'utf8')).trim(), 'base64');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      key = randomBytes(32);
-      try {
-        await fs.writeFile(keyPath, key.toString('base64'), { mode: 0o600, flag: 'wx' });
-      } catch (writeErr) {
-        // Another link opened the store first: use its key.
-        if ((writeErr as NodeJS.ErrnoException).code !== 'EEXIST') throw writeErr;
-        key = Buffer.from((await fs.readFile(keyPath, 'utf8')).trim(), 'base64');
-      }
-    }
     await removeStaleTempFiles(dir);
-    return new TokenStore(dir, key);
+    const keyPath = path.join(dir, KEY_FILE);
+    const existing = await readKey(keyPath);
+    if (existing) return new TokenStore(dir, existing);
+    if ((await listIds(dir)).length > 0) {
+      // A new key would make every saved link unreadable: say what is wrong instead.
+      throw new LinkError(
+        'store_unreadable',
+        `The key file ${keyPath} is missing or damaged, but saved links exist. Restore it from a backup of the Node-RED folder, or delete the saved links there and link again.`,
+      );
+    }
+    // An empty key file (power cut while it was first written) with nothing encrypted under it is replaced.
+    await fs.unlink(keyPath).catch(() => undefined);
+    const key = randomBytes(32);
+    try {
+      const handle = await fs.open(keyPath, 'wx', 0o600);
+      try {
+        await handle.writeFile(key.toString('base64'));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await syncDir(dir);
+      return new TokenStore(dir, key);
+    } catch (err) {
+      // Another store opened the folder first: use its key.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const theirs = await readKey(keyPath);
+      if (!theirs) throw new LinkError('store_unreadable', `The key file ${keyPath} could not be read.`);
+      return new TokenStore(dir, theirs);
+    }
+  }
+
+  /** Ids of the links saved here. */
+  list(): Promise<string[]> {
+    return listIds(this.dir);
   }
 
   fileFor(id: string): string {
@@ -193,4 +223,18 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
     const match = /\.json\.(\d+)\.\d+\.tmp$/.exec(name);
     if (match && Number(match[1]) !== process.pid) await fs.unlink(path.join(dir, name)).catch(() => undefined);
   }
+}
+
+async function readKey(keyPath: string): Promise<Buffer | null> {
+  try {
+    const key = Buffer.from((await fs.readFile(keyPath, 'utf8')).trim(), 'base64');
+    return key.length === 32 ? key : null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function listIds(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir)).filter((name) => /^[^.].*\.json$/.test(name)).map((name) => name.slice(0, -'.json'.length));
 }

@@ -86,8 +86,6 @@ const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
 /** A request larger than this is refused: `{"transaction": ...}` never needs more. */
 const MAX_REQUEST_BYTES = 4096;
 const CLOSE_TIMEOUT_MS = 2000;
-/** How long `cancel` waits for the aborted attempt to settle before answering. */
-const CANCEL_SETTLE_MS = 2000;
 const JSON_CONTENT = 'application/json';
 
 /**
@@ -449,12 +447,8 @@ async function perform(link: Link, action: 'start' | 'cancel' | 'refresh' | 'rev
   switch (action) {
     case 'start':
       return (await link.start()).pending;
-    case 'cancel': {
-      if (link.snapshot().state !== 'pending') return link.snapshot();
-      const settled = nextSnapshot(link, CANCEL_SETTLE_MS);
-      link.cancel();
-      return settled;
-    }
+    case 'cancel':
+      return link.cancel();
     case 'refresh':
       return link.refresh();
     case 'revoke':
@@ -464,18 +458,6 @@ async function perform(link: Link, action: 'start' | 'cancel' | 'refresh' | 'rev
   }
 }
 
-function nextSnapshot(link: Link, timeoutMs: number): Promise<Snapshot> {
-  return new Promise((resolve) => {
-    const done = (snapshot: Snapshot): void => {
-      clearTimeout(timer);
-      link.off('snapshot', done);
-      resolve(snapshot);
-    };
-    const timer = setTimeout(() => done(link.snapshot()), timeoutMs);
-    timer.unref();
-    link.on('snapshot', done);
-  });
-}
 
 /** An empty payload, or a JSON object whose optional `transaction` is echoed in the reply. */
 export function parseRequest(payload: Buffer): { transaction: unknown } | { error: { code: string; message: string } } {

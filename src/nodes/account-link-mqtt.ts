@@ -122,8 +122,8 @@ export = function accountLinkMqtt(RED: NodeAPI): void {
     publisher?.on('status', (status) => {
       if (status.state === lastState) return;
       lastState = status.state;
-      if (status.state === 'connected') node.log(t('log.connected', { broker: config.broker }));
-      if (status.state === 'disconnected') node.log(t('log.disconnected', { broker: config.broker, error: status.error ?? '' }));
+      if (status.state === 'connected') node.log(t('log.connected', { broker: withoutCredentials(config.broker) }));
+      if (status.state === 'disconnected') node.log(t('log.disconnected', { broker: withoutCredentials(config.broker), error: status.error ?? '' }));
       for (const user of users.values()) user.status(badge(status));
       RED.comms.publish(`account-link-mqtt/${node.id}`, { state: status.state }, true);
     });
@@ -170,3 +170,8 @@ export = function accountLinkMqtt(RED: NodeAPI): void {
     );
   });
 };
+
+/** `mqtt://user:password@host` → `mqtt://host`: log lines never carry the broker password. */
+function withoutCredentials(url: string): string {
+  return String(url ?? '').replace(/\/\/[^/@]*@/, '//');
+}

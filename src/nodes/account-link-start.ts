@@ -10,8 +10,7 @@ export function register(RED: NodeAPI): void {
   registerActionNode(RED, 'account-link-start', async ({ link, msg, send }) => {
     const { payload } = msg;
     if (payload === 'cancel') {
-      link.cancel();
-      send(snapshotMessage(msg, link.snapshot()));
+      send(snapshotMessage(msg, await link.cancel()));
       return;
     }
     if (typeof payload === 'string' && payload !== '' && payload !== 'start') {

@@ -28,6 +28,8 @@ export function register(RED: NodeAPI): void {
       // An event is followed by the snapshot it changed: send them as one message.
       let pendingEvent: LinkEvent | undefined;
       const onEvent = (event: LinkEvent): void => {
+        // Two events before a snapshot (refreshed, then error): the first goes out on its own.
+        if (pendingEvent) onSnapshot(link.snapshot());
         pendingEvent = event;
         queueMicrotask(() => {
           if (pendingEvent === event) onSnapshot(link.snapshot());

@@ -7,8 +7,10 @@ import { register as registerStart } from './account-link-start.js';
 import { register as registerStatus } from './account-link-status.js';
 import {
   claimSlug,
+  forgetRemovedLinks,
   nodeLogger,
   pairingAddresses,
+  promptFormatter,
   PairingService,
   releaseSlug,
   tokenStore,
@@ -62,7 +64,6 @@ export = function accountLink(RED: NodeAPI): void {
       flow: config.flow || 'auto',
       ...pickEndpoints(config),
     };
-    const language = config.language || undefined;
     let link: Link | undefined;
     let publisher: LinkPublisherNode | undefined;
     const publish = (snapshot: Snapshot): void => RED.comms.publish(`account-link/${node.id}`, snapshot, true);
@@ -71,6 +72,8 @@ export = function accountLink(RED: NodeAPI): void {
       if (!claimSlug(slug, node.id)) {
         throw new LinkError('config', RED._('account-link.errors.slug-taken', { link: slug }));
       }
+      // The previous instance of this node (a redeploy) must have saved its last refresh first.
+      await closing.get(node.id);
       const store = await tokenStore(RED);
       const addresses = pairingAddresses(RED, config);
       link = new Link({
@@ -79,13 +82,10 @@ export = function accountLink(RED: NodeAPI): void {
         settings,
         store,
         logger: nodeLogger(node),
-        pairing: pairing.coordinator.method({ publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, link: () => link }),
-        formatPrompt: (parts) =>
-          RED._('account-link.prompt', {
-            ...parts,
-            url: parts.url.replace(/^https?:\/\//, ''),
-            ...(language ? { lng: language } : {}),
-          }),
+        pairing: pairing.available
+          ? pairing.coordinator.method({ publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, link: () => link })
+          : undefined,
+        formatPrompt: promptFormatter(RED, config.language),
       });
       link.on('snapshot', publish);
       if (settings.provider === 'spotify' || settings.flow === 'pairing') pairing.use(node.id);
@@ -97,17 +97,25 @@ export = function accountLink(RED: NodeAPI): void {
     })();
     node.ready.catch((err: unknown) => node.error(err instanceof Error ? err.message : String(err)));
 
+    // `removed` is also true when the node is only disabled, so tokens are never deleted here: a
+    // node that is gone from the deployed flows has its file deleted by forgetRemovedLinks().
     node.on('close', (removed: boolean, done: () => void) => {
       releaseSlug(slug, node.id);
       pairing.release(node.id);
-      const current = link;
-      if (!current) return done();
-      publisher?.deregister(current, removed);
-      // Deleting the node forgets its tokens; a redeploy or restart keeps them (DESIGN §8).
-      (removed ? current.forget() : current.close()).then(done, (err: unknown) => {
-        node.error(err instanceof Error ? err.message : String(err));
-        done();
-      });
+      const closed = node.ready.then(
+        async (current) => {
+          publisher?.deregister(current, removed);
+          await current.close();
+        },
+        () => undefined,
+      );
+      closing.set(node.id, closed);
+      closed
+        .catch((err: unknown) => node.error(err instanceof Error ? err.message : String(err)))
+        .finally(() => {
+          if (closing.get(node.id) === closed) closing.delete(node.id);
+          done();
+        });
     });
   }
 
@@ -117,4 +125,8 @@ export = function accountLink(RED: NodeAPI): void {
   registerRefresh(RED);
   registerRevoke(RED);
   registerAdminRoutes(RED);
+  forgetRemovedLinks(RED);
 };
+
+/** Closing Links by node id, so a redeployed node loads only after its predecessor has saved. */
+const closing = new Map<string, Promise<void>>();

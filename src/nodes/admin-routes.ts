@@ -65,8 +65,7 @@ export function registerAdminRoutes(RED: NodeAPI): void {
           res.json((await link.start()).pending);
           return;
         case 'cancel':
-          link.cancel();
-          res.json(link.snapshot());
+          res.json(await link.cancel());
           return;
         case 'refresh':
           res.json(await link.refresh());

@@ -1,6 +1,16 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
-import { LinkError, TokenStore, type Link, type LinkErrorCode, type Logger, type Snapshot } from '../core/index.js';
+import {
+  englishPrompt,
+  LinkError,
+  TokenStore,
+  type Link,
+  type LinkErrorCode,
+  type Logger,
+  type PromptFormatter,
+  type Snapshot,
+} from '../core/index.js';
 import { PairingCoordinator } from '../core/pairing.js';
 import { advertisePairingPage, type PairingAdvert } from '../mdns/pairing-advert.js';
 import { defaultPublicUrl, mountPairingPage, suggestedRedirectUri } from '../web/index.js';
@@ -19,7 +29,11 @@ export function tokenStore(RED: NodeAPI): Promise<TokenStore> {
   const dir = path.join(String(RED.settings.userDir ?? process.cwd()), 'account-link');
   if (!storePromise || storeDir !== dir) {
     storeDir = dir;
-    storePromise = TokenStore.open(dir);
+    // A failed open (a full disk, a permission fixed later) is tried again at the next deploy.
+    storePromise = TokenStore.open(dir).catch((err: unknown) => {
+      storePromise = undefined;
+      throw err;
+    });
   }
   return storePromise;
 }
@@ -112,6 +126,8 @@ export function pairingAddresses(
  */
 export class PairingService {
   readonly coordinator: PairingCoordinator;
+  /** False when Node-RED serves no HTTP nodes (`httpNodeRoot: false`): there is no page to open. */
+  readonly available: boolean;
   private advert: PairingAdvert | undefined;
   private readonly users = new Set<string>();
 
@@ -121,7 +137,8 @@ export class PairingService {
       httpNodeRoot: root === false ? '/' : String(root ?? '/'),
       log: (message) => RED.log.debug(`[account-link] ${message}`),
     });
-    if (root !== false) {
+    this.available = root !== false;
+    if (this.available) {
       mountPairingPage(RED.httpNode, { coordinator: this.coordinator, log: (message) => RED.log.warn(`[account-link] ${message}`) });
     }
   }
@@ -153,4 +170,66 @@ export class PairingService {
 export function mdnsAllowed(RED: NodeAPI): boolean {
   const options = (RED.settings as unknown as { accountLink?: { mdns?: boolean } }).accountLink;
   return options?.mdns !== false;
+}
+
+/**
+ * The spoken/displayed prompt in the node's `language`, or the runtime's when it is empty.
+ * Node-RED loads catalogs only for the runtime's language, so other languages are read from
+ * `locales/<lang>/account-link.json` beside this file.
+ */
+export function promptFormatter(RED: NodeAPI, language: string | undefined): PromptFormatter {
+  const template = language ? promptTemplate(language) : undefined;
+  return (parts) => {
+    const values = { ...parts, url: parts.url.replace(/^https?:\/\//, '') };
+    if (template) return template.replace(/__(\w+)__/g, (whole, name: string) => values[name as keyof typeof values] ?? whole);
+    const text = RED._('account-link.prompt', values);
+    return text && text !== 'account-link.prompt' ? text : englishPrompt(parts);
+  };
+}
+
+const promptTemplates = new Map<string, string | undefined>();
+
+function promptTemplate(language: string): string | undefined {
+  if (!promptTemplates.has(language)) {
+    const candidates = [language, language.split('-')[0]];
+    let found: string | undefined;
+    for (const candidate of candidates) {
+      try {
+        const file = path.join(__dirname, 'locales', candidate, 'account-link.json');
+        const catalog = JSON.parse(readFileSync(file, 'utf8')) as { 'account-link'?: { prompt?: string } };
+        found = catalog['account-link']?.prompt;
+      } catch {
+        found = undefined;
+      }
+      if (found) break;
+    }
+    promptTemplates.set(language, found);
+  }
+  return promptTemplates.get(language);
+}
+
+/**
+ * Deletes the token file of an `account-link` node once a deploy has removed it from the flows
+ * (DESIGN §8). Only nodes this process saw deployed are considered, so a flows file that failed
+ * to load, or belongs to another project, never costs anyone their links.
+ */
+export function forgetRemovedLinks(RED: NodeAPI): void {
+  let deployed: Set<string> | undefined;
+  RED.events.on('flows:started', () => {
+    const current = new Set<string>();
+    RED.nodes.eachNode((node) => {
+      if (node.type === 'account-link') current.add(node.id);
+    });
+    const previous = deployed;
+    deployed = current;
+    if (!previous) return;
+    const gone = [...previous].filter((id) => !current.has(id));
+    if (gone.length === 0) return;
+    void tokenStore(RED)
+      .then((store) => Promise.all(gone.map((id) => store.delete(id))))
+      .then(
+        () => RED.log.info(`[account-link] deleted the saved tokens of ${gone.length} removed account node(s)`),
+        (err: unknown) => RED.log.warn(`[account-link] could not delete saved tokens: ${(err as Error).message}`),
+      );
+  });
 }

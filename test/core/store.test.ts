@@ -113,6 +113,25 @@ describe('core: TokenStore', function () {
     assert.ok(names.includes('notes.tmp') && names.includes('node1.json'));
   });
 
+  it('never makes a new key over saved links: a lost key file is reported, not papered over', async () => {
+    const dir = await tempDir();
+    const store = await TokenStore.open(dir);
+    await store.write('node1', record(1));
+    await writeFile(path.join(dir, '.key'), '');
+    await assert.rejects(TokenStore.open(dir), (err: Error & { code?: string }) => err.code === 'store_unreadable' && /key file/.test(err.message));
+    assert.equal(await readFile(path.join(dir, '.key'), 'utf8'), '', 'the damaged key file is left for the person to restore');
+    assert.deepEqual(await store.list(), ['node1']);
+  });
+
+  it('replaces an empty key file when nothing is encrypted under it; concurrent opens agree on one key', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, '.key'), '');
+    const [a, b] = await Promise.all([TokenStore.open(dir), TokenStore.open(dir)]);
+    await a.write('node1', record(1));
+    assert.deepEqual(await b.read('node1'), record(1));
+    assert.deepEqual(await (await TokenStore.open(dir)).read('node1'), record(1));
+  });
+
   it('refuses ids that could escape the folder', async () => {
     const store = await TokenStore.open(await tempDir());
     for (const id of ['../x', '.key', 'a/b', '', '.hidden']) assert.throws(() => store.fileFor(id));

@@ -167,7 +167,30 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
 
     await helper.setFlows(flow(provider) as TestFlow, 'full');
     assert.ok(existsSync(file), 'a redeploy keeps the file');
+    const disabled = flow(provider).map((n) => (n.id === 'acct' ? { ...n, d: true } : n));
+    await helper.setFlows(disabled as TestFlow, 'full');
+    assert.ok(existsSync(file), 'disabling the node keeps the file (Node-RED closes it with removed=true)');
+    await helper.setFlows(flow(provider) as TestFlow, 'full');
+    const back = collector('out');
+    (helper.getNode('status') as unknown as Helpered).receive({ payload: '' });
+    assert.equal((await until(() => back[0], 'status after re-enabling')).payload.state, 'linked');
     await helper.setFlows([{ id: 'tab', type: 'tab', label: 'test' }] as unknown as TestFlow, 'full');
     await until(() => !existsSync(file), 'file deleted with its node');
+  });
+
+  it("speaks the prompt in the node's language, and 'cancel' answers with the ended attempt", async () => {
+    await helper.load(
+      [accountLinkNodes],
+      flow(provider).map((n) => (n.id === 'acct' ? { ...n, language: 'de' } : n)) as TestFlow,
+    );
+    const out = collector('out');
+    (helper.getNode('start') as unknown as Helpered).receive({ payload: 'start' });
+    const pending = await until(() => out.find((m) => m.payload.state === 'pending'), 'pending');
+    const german = JSON.parse(await readFile(path.join(__dirname, '../../locales/de/account-link.json'), 'utf8'))['account-link'].prompt as string;
+    assert.equal(pending.payload.prompt, german.replace('__provider__', new URL(provider.issuer).host).replace('__url__', pending.payload.verification_uri.replace(/^https?:\/\//, '')).replace('__code__', pending.payload.user_code));
+    (helper.getNode('start') as unknown as Helpered).receive({ payload: 'cancel' });
+    const cancelled = await until(() => out.find((m) => m.payload.state === 'unlinked'), 'cancel answers');
+    assert.equal(cancelled.payload.user_code, null);
+    assert.equal(out.filter((m) => m.payload.state === 'pending').length, 1, 'no stale pending reply to cancel');
   });
 });
