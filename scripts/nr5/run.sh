@@ -63,15 +63,6 @@ node -e '
 say "installing the copy with node-red@$node_red_range (npm $(npm -v))"
 npm install --no-audit --no-fund >&2
 
-# The editor tests evaluate an example flow's JSONata with require('jsonata'), which is no declared
-# dependency: it resolves to the copy Node-RED 4 hoists. Node-RED 5 vendors its JSONata in
-# @node-red/util/lib/jsonata.js instead, so point require('jsonata') at the engine Node-RED 5 runs.
-if ! [ -f node_modules/jsonata/package.json ] || grep -q '"nr5-shim"' node_modules/jsonata/package.json; then
-  mkdir -p node_modules/jsonata
-  printf '{"name":"jsonata","version":"0.0.0","nr5-shim":true,"main":"index.js"}\n' >node_modules/jsonata/package.json
-  printf "module.exports = require('@node-red/util/lib/jsonata.js');\n" >node_modules/jsonata/index.js
-fi
-
 red_version=$(node -p 'require("node-red/package.json").version')
 if ! node -e 'process.exit(require("semver").satisfies(process.argv[1], process.argv[2]) ? 0 : 1)' "$red_version" "$node_red_range"; then
   say "expected node-red $node_red_range, got $red_version"
