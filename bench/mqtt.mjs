@@ -24,7 +24,7 @@ const BASE = 'bench';
 
 const binary = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
 if (!binary) {
-  console.log(JSON.stringify({ skipped: 'mosquitto is not installed (apt-get install -y mosquitto)' }));
+  console.log(JSON.stringify({ name: 'mqtt', skipped: 'mosquitto is not installed (apt-get install -y mosquitto)' }));
   process.exit(0);
 }
 
@@ -38,7 +38,17 @@ let broker = await startBroker();
 try {
   const latency = await measureLatency();
   const restart = await measureRestart();
-  console.log(JSON.stringify({ broker: 'mosquitto', protocolVersion: 5, gc: typeof globalThis.gc === 'function', latency, restart: restart.restart, memory: restart.memory }, null, 2));
+  console.log(
+  JSON.stringify(
+    {
+      name: 'mqtt',
+      figures: { latency, restart: restart.restart, memory: restart.memory },
+      params: { broker: 'mosquitto', protocolVersion: 5, gc: typeof globalThis.gc === 'function' },
+    },
+    null,
+    2,
+  ),
+);
 } finally {
   broker.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
