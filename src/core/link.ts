@@ -60,6 +60,11 @@ const EXPIRY_SKEW_MS = 30_000;
 const RETRY_BASE_MS = 5_000;
 const RETRY_MAX_MS = 10 * 60_000;
 const RELINK_SOON_MS = 14 * 24 * 60 * 60 * 1000;
+/**
+ * Lifetimes a provider states are capped at ten years: an absurd `expires_in` (1e20) would
+ * otherwise make a date no snapshot can print, stored and poisoning every later load.
+ */
+const MAX_LIFETIME_S = 10 * 365 * 24 * 60 * 60;
 /** Refresh answers after which only linking again helps. */
 const GRANT_GONE: ReadonlySet<string> = new Set(['invalid_grant', 'refresh_expired']);
 
@@ -460,6 +465,9 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       const lead = lifetime * REFRESH_LEAD_SHARE * (1 + this.random() * 0.5);
       this.plannedRefreshAt = tokens.expiresAt - lead;
       due.push(Math.max(this.plannedRefreshAt, this.retryNotBefore));
+      // While refreshes fail, turn to `error` when the token goes out of use, not at the next
+      // retry, which may be minutes later.
+      if (this.failures > 0 && this.isFresh(tokens)) due.push(tokens.expiresAt - EXPIRY_SKEW_MS);
     }
     if (due.length === 0) return;
     const at = Math.min(...due);
@@ -484,6 +492,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       this.relinkSoonAnnounced = true;
       this.emitEvent('relink_soon', { refresh_expires_at: iso(refreshExpiresAt) });
     }
+    if (this.failures > 0 && this.state === 'linked' && !this.isFresh(stored.tokens)) this.changed('error');
     const refreshDue = stored.tokens.expiresAt !== null && now >= (this.plannedRefreshAt ?? 0);
     if (refreshDue && now >= this.retryNotBefore) {
       await this.refreshTokens().catch(() => undefined);
@@ -563,7 +572,7 @@ function toTokenSet(
   return {
     accessToken: response.access_token,
     tokenType: response.token_type,
-    expiresAt: typeof response.expires_in === 'number' ? now + response.expires_in * 1000 : null,
+    expiresAt: typeof response.expires_in === 'number' ? now + Math.min(response.expires_in, MAX_LIFETIME_S) * 1000 : null,
     refreshToken: rotated ? response.refresh_token! : (previous?.refreshToken ?? null),
     scope: typeof response.scope === 'string' ? response.scope : (previous?.scope ?? null),
     obtainedAt: now,
@@ -579,5 +588,5 @@ function toTokenSet(
 function numberField(response: oauth.TokenEndpointResponse, name: string): number | undefined {
   const value = (response as Record<string, unknown>)[name];
   const parsed = typeof value === 'string' ? Number(value) : value;
-  return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0 ? parsed : undefined;
+  return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0 ? Math.min(parsed, MAX_LIFETIME_S) : undefined;
 }
