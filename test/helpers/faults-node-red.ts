@@ -61,6 +61,8 @@ export class FaultNodeRed {
       credentialSecret: CREDENTIAL_SECRET,
       nodesIncludes: LEAN_NODES,
       logging: { console: { level: 'trace', metrics: false, audit: false } },
+      // No multicast adverts from the pairing links under test: tests send only to loopback.
+      accountLink: { mdns: false },
       ...extraSettings,
     });
     writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
