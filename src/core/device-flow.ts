@@ -1,6 +1,6 @@
 import * as oauth from 'openid-client';
 import { sleep, type Clock } from './clock.js';
-import { LinkError, toLinkError } from './errors.js';
+import { codeExpired, LinkError, toLinkError } from './errors.js';
 import type { Provider } from './providers.js';
 
 /** A code waiting for a person to approve it, whichever flow made it. */
@@ -108,6 +108,3 @@ async function pollForTokens(
   }
 }
 
-function codeExpired(): LinkError {
-  return new LinkError('code_expired', 'The code expired before it was approved. Start linking again.');
-}

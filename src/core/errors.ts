@@ -82,6 +82,11 @@ const OAUTH_ERROR_MESSAGES: Record<string, [LinkErrorCode, string]> = {
   invalid_scope: ['invalid_scope', 'The provider rejected the requested scopes. Check the scope field.'],
 };
 
+/** A code nobody approved in time, whichever flow made it. */
+export function codeExpired(): LinkError {
+  return new LinkError('code_expired', 'The code expired before it was approved. Start linking again.');
+}
+
 /** Turns an OAuth error response (`error`, `error_description`) into a LinkError. */
 export function oauthError(error: string, description: string | undefined, provider: string): LinkError {
   const known = OAUTH_ERROR_MESSAGES[error];

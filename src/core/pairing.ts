@@ -2,7 +2,7 @@ import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import * as oauth from 'openid-client';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import type { LinkingContext, LinkingMethod, LinkingSession } from './device-flow.js';
-import { LinkError, oauthError, toLinkError } from './errors.js';
+import { codeExpired, LinkError, oauthError, toLinkError } from './errors.js';
 import type { Account, Provider } from './providers.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -670,9 +670,6 @@ function cancelledError(signal: AbortSignal): LinkError {
   return signal.reason instanceof LinkError ? signal.reason : new LinkError('cancelled', 'Linking was cancelled.');
 }
 
-function codeExpired(): LinkError {
-  return new LinkError('code_expired', 'The code expired before it was approved. Start linking again.');
-}
 
 function sameText(a: string, b: string): boolean {
   const left = Buffer.from(a);

@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import type { Link } from '../core/index.js';
+import { nodeLogger } from './node-logger.js';
 import { discoverBrokers, type DiscoveredBroker, type MdnsOptions } from '../mdns/index.js';
 import { MqttPublisher, type ConnectionStatus, type DiscoveryNames, type MqttTlsOptions } from '../mqtt/index.js';
 
@@ -105,12 +106,7 @@ export = function accountLinkMqtt(RED: NodeAPI): void {
         password: node.credentials?.password || undefined,
         tls,
         names: names as Partial<DiscoveryNames>,
-        logger: {
-          debug: (message) => node.debug(message),
-          info: (message) => node.log(message),
-          warn: (message) => node.warn(message),
-          error: (message) => node.error(message),
-        },
+        logger: nodeLogger(node),
       });
     } catch (err) {
       configProblem = (err as Error).message;

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { Link, LinkError, type ProviderSettings, type Snapshot } from '../core/index.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { nodeLogger } from './node-logger.js';
 import { register as registerRefresh } from './account-link-refresh.js';
 import { register as registerRevoke } from './account-link-revoke.js';
 import { register as registerStart } from './account-link-start.js';
@@ -8,7 +9,6 @@ import { register as registerStatus } from './account-link-status.js';
 import {
   claimSlug,
   forgetRemovedLinks,
-  nodeLogger,
   pairingAddresses,
   promptFormatter,
   PairingService,

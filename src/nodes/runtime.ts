@@ -7,7 +7,6 @@ import {
   TokenStore,
   type Link,
   type LinkErrorCode,
-  type Logger,
   type PromptFormatter,
   type Snapshot,
 } from '../core/index.js';
@@ -50,16 +49,6 @@ export function claimSlug(slug: string, nodeId: string): boolean {
 
 export function releaseSlug(slug: string, nodeId: string): void {
   if (slugOwners.get(slug) === nodeId) slugOwners.delete(slug);
-}
-
-/** The engine's log lines go to the node's log; none of them carries a secret. */
-export function nodeLogger(node: Node): Logger {
-  return {
-    debug: (message) => node.debug(message),
-    info: (message) => node.log(message),
-    warn: (message) => node.warn(message),
-    error: (message) => node.error(message),
-  };
 }
 
 /** The error text people see: the catalog's words for the code, else the engine's English message. */
