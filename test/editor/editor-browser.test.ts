@@ -11,12 +11,12 @@ import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js'
  * The editor in a real Node-RED (this package from dist/) driven by headless Chromium: the config
  * dialog renders, "Link account" shows code, QR and countdown and turns into "Linked as …" by
  * itself over RED.comms, revoke asks first, an undeployed node says "deploy first", and German
- * comes from the catalog. Set ACCOUNT_LINK_SHOTS=<dir> to keep screenshots.
+ * comes from the catalog. Screenshots go to test-artifacts/editor (or ACCOUNT_LINK_SHOTS=<dir>).
  */
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(__dirname, '../..');
-const shots = process.env.ACCOUNT_LINK_SHOTS;
+const shots = process.env.ACCOUNT_LINK_SHOTS || path.join(__dirname, '..', '..', 'test-artifacts', 'editor');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
