@@ -1,26 +1,16 @@
 /** Home Assistant device discovery (DESIGN §5) checked against HA's rules, over mosquitto (v5). */
 import assert from 'node:assert/strict';
-import { BUTTON_PAYLOAD, EVENT_TYPES, MqttPublisher, type ConnectionStatus } from '../../src/mqtt/index.js';
+import { BUTTON_PAYLOAD, EVENT_TYPES, MqttPublisher } from '../../src/mqtt/index.js';
 import { discoveryPayload, ENGLISH_DISCOVERY_NAMES } from '../../src/mqtt/discovery.js';
 import { mosquittoPath, startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { deviceDiscoveryProblems, expandDiscovery } from './ha-rules.js';
-import { makeLink, Observer, removeTempDirs, retainedOn, whenState } from './links.js';
+import { makeLink, Observer, reaches, removeTempDirs, retainedOn, whenState } from './links.js';
 
 const B = 'account-link';
 const PREFIX = 'homeassistant';
 const V5 = { protocolVersion: 5 as const };
 
-function connected(publisher: MqttPublisher): Promise<void> {
-  if (publisher.connected) return Promise.resolve();
-  return new Promise((resolve) => {
-    const listener = (status: ConnectionStatus): void => {
-      if (status.state !== 'connected') return;
-      publisher.off('status', listener);
-      resolve();
-    };
-    publisher.on('status', listener);
-  });
-}
+const connected = (publisher: MqttPublisher): Promise<void> => reaches(publisher, 'connected');
 
 describe('Home Assistant discovery', function () {
   let broker: MosquittoBroker;

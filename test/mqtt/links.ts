@@ -9,6 +9,7 @@ import path from 'node:path';
 import { connectAsync, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { MockAgent } from 'undici';
 import { Link, TokenStore, type LinkingMethod, type LinkingSession, type Snapshot } from '../../src/core/index.js';
+import type { ConnectionStatus, MqttPublisher } from '../../src/mqtt/index.js';
 
 type TokenResponse = Awaited<LinkingSession['tokens']>;
 
@@ -237,4 +238,17 @@ export async function retainedOn(url: string, filter: string, options: IClientOp
   await observer.waitFor((m) => m.topic === marker, 'the marker');
   await observer.close();
   return new Map(observer.messages.filter((m) => m.retain).map((m) => [m.topic, m]));
+}
+
+/** Resolves once the publisher's connection is in `state` (at once if it already is). */
+export function reaches(publisher: MqttPublisher, state: ConnectionStatus['state']): Promise<void> {
+  if (publisher.status.state === state) return Promise.resolve();
+  return new Promise((resolve) => {
+    const listener = (status: ConnectionStatus): void => {
+      if (status.state !== state) return;
+      publisher.off('status', listener);
+      resolve();
+    };
+    publisher.on('status', listener);
+  });
 }

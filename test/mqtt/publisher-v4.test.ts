@@ -1,11 +1,12 @@
 /** The MQTT contract (DESIGN §5) over MQTT 3.1.1 against aedes, in process. */
 import assert from 'node:assert/strict';
-import { MqttPublisher, type ConnectionStatus, type RequestReply } from '../../src/mqtt/index.js';
+import { MqttPublisher, type RequestReply } from '../../src/mqtt/index.js';
 import { startAedes, type AedesBroker } from '../helpers/brokers.js';
 import {
   ACCESS_TOKEN,
   makeLink,
   Observer,
+  reaches,
   REFRESH_TOKEN,
   removeTempDirs,
   retainedOn,
@@ -16,18 +17,6 @@ import {
 
 const B = 'account-link';
 const CLIENT_ID = 'publisher-under-test';
-
-function waitForStatus(publisher: MqttPublisher, state: ConnectionStatus['state']): Promise<void> {
-  if (publisher.status.state === state) return Promise.resolve();
-  return new Promise((resolve) => {
-    const listener = (status: ConnectionStatus): void => {
-      if (status.state !== state) return;
-      publisher.off('status', listener);
-      resolve();
-    };
-    publisher.on('status', listener);
-  });
-}
 
 /**
  * Topics (and payload text) the publisher's own client sent, in the order the broker read them
@@ -150,10 +139,10 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
     publisher = newPublisher();
     publisher.register(a.link);
     publisher.register(b.link);
-    await waitForStatus(publisher, 'connected');
+    await reaches(publisher, 'connected');
 
     await broker.stop();
-    await waitForStatus(publisher, 'disconnected');
+    await reaches(publisher, 'disconnected');
     // Changes while the broker is away are not queued: the reconnect sends the state of that moment.
     await b.link.start();
     b.link.cancel();
@@ -162,7 +151,7 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
 
     await broker.start();
     const seen = recordPublishes(broker);
-    await waitForStatus(publisher, 'connected');
+    await reaches(publisher, 'connected');
     const retained = await retainedOn(broker.url, `${B}/#`);
     assert.equal(retained.get(`${B}/status`)?.text, 'online');
     assert.equal(JSON.parse(retained.get(`${B}/a/state`)!.text).state, 'pending');
@@ -180,7 +169,7 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
     const { link } = await makeLink('den', { linked: true, agent });
     publisher = newPublisher();
     publisher.register(link);
-    await waitForStatus(publisher, 'connected');
+    await reaches(publisher, 'connected');
     const live = await observe([`${B}/den/response/+`]);
 
     const ask = async (action: string, payload: string): Promise<RequestReply> => {
@@ -229,7 +218,7 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
     await send('hall/request/start', '{"transaction":"stale"}', true);
     publisher = newPublisher();
     publisher.register(link);
-    await waitForStatus(publisher, 'connected');
+    await reaches(publisher, 'connected');
 
     await send('hall/request/start', 'PRESS');
     await send('hall/request/start', '[1,2]');
@@ -263,7 +252,7 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
     publisher = newPublisher({ discovery: true });
     publisher.register(keep.link);
     publisher.register(gone.link);
-    await waitForStatus(publisher, 'connected');
+    await reaches(publisher, 'connected');
     await gone.link.start();
     let retained = await retainedOn(broker.url, '#');
     assert.ok(retained.has(`${B}/gone/state`));

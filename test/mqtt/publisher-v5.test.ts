@@ -1,23 +1,11 @@
 /** MQTT v5 features of the publisher against a real mosquitto (DESIGN §5). */
 import assert from 'node:assert/strict';
-import { MqttPublisher, type ConnectionStatus, type RequestReply } from '../../src/mqtt/index.js';
+import { MqttPublisher, type RequestReply } from '../../src/mqtt/index.js';
 import { mosquittoPath, startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
-import { makeLink, Observer, removeTempDirs, retainedOn, whenState } from './links.js';
+import { makeLink, Observer, reaches, removeTempDirs, retainedOn, whenState } from './links.js';
 
 const B = 'account-link';
 const V5 = { protocolVersion: 5 as const };
-
-function reaches(publisher: MqttPublisher, state: ConnectionStatus['state']): Promise<void> {
-  if (publisher.status.state === state) return Promise.resolve();
-  return new Promise((resolve) => {
-    const listener = (status: ConnectionStatus): void => {
-      if (status.state !== state) return;
-      publisher.off('status', listener);
-      resolve();
-    };
-    publisher.on('status', listener);
-  });
-}
 
 const connected = (publisher: MqttPublisher): Promise<void> => reaches(publisher, 'connected');
 
