@@ -15,7 +15,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { updateReadme } from './lib/readme-table.mjs';
-import { flatten, ratios, round } from './lib/stats.mjs';
+import { normalize } from './lib/report.mjs';
+import { flatten, round } from './lib/stats.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const self = path.basename(fileURLToPath(import.meta.url));
@@ -122,17 +123,8 @@ for (const file of files) {
         : 'printed no JSON object with "figures"';
     benches.push({ ...entry, status: 'failed', reason: why, ...(result ? { result } : {}) });
   } else {
-    const baseline = result.baseline ?? {};
-    benches.push({
-      ...entry,
-      status: 'ok',
-      figures: result.figures,
-      baseline,
-      ratio: { ...ratios(result.figures, baseline), ...(result.ratio ?? {}) },
-      ...(result.params ? { params: result.params } : {}),
-      ...(result.checks ? { checks: result.checks } : {}),
-      ...(result.notes ? { notes: result.notes } : {}),
-    });
+    const { name: _name, ...normalized } = normalize(result);
+    benches.push({ ...entry, status: 'ok', ...normalized });
   }
   const last = benches[benches.length - 1];
   if (last.status === 'failed') failures++;

@@ -7,9 +7,10 @@ import { ratios } from './stats.mjs';
  *   ratio?: Record<string, number>, params?: Record<string, unknown>, checks?: Record<string, boolean>,
  *   notes?: string[] }} result
  */
-export function emit(result) {
+/** A bench result in the runner's shape: ratios against the baseline filled in, optional parts kept. */
+export function normalize(result) {
   const baseline = result.baseline ?? {};
-  const output = {
+  return {
     name: result.name,
     figures: result.figures,
     baseline,
@@ -18,6 +19,10 @@ export function emit(result) {
     ...(result.checks ? { checks: result.checks } : {}),
     ...(result.notes ? { notes: result.notes } : {}),
   };
+}
+
+export function emit(result) {
+  const output = normalize(result);
   process.stdout.write(`${JSON.stringify(output)}\n`);
   return output;
 }
