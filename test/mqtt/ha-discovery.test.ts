@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict';
 import { BUTTON_PAYLOAD, EVENT_TYPES, MqttPublisher } from '../../src/mqtt/index.js';
 import { discoveryPayload, ENGLISH_DISCOVERY_NAMES } from '../../src/mqtt/discovery.js';
-import { mosquittoPath, startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { deviceDiscoveryProblems, expandDiscovery } from './ha-rules.js';
-import { makeLink, Observer, reaches, removeTempDirs, retainedOn, whenState } from './links.js';
+import { makeLink, Observer, reaches, retainedOn, useMosquitto, whenState } from './links.js';
 
 const B = 'account-link';
 const PREFIX = 'homeassistant';
@@ -13,38 +12,18 @@ const V5 = { protocolVersion: 5 as const };
 const connected = (publisher: MqttPublisher): Promise<void> => reaches(publisher, 'connected');
 
 describe('Home Assistant discovery', function () {
-  let broker: MosquittoBroker;
+  const mosquitto = useMosquitto();
+  const observe = (topics: string[]): Promise<Observer> => mosquitto.observe(topics);
   let publisher: MqttPublisher | undefined;
-  const observers: Observer[] = [];
-
-  before(async function () {
-    if (!mosquittoPath()) {
-      console.log('    skipped: the mosquitto binary is not installed (apt-get install -y mosquitto)');
-      this.skip();
-    }
-    broker = await startMosquitto();
-  });
-
-  after(async () => {
-    await broker?.dispose();
-    await removeTempDirs();
-  });
 
   afterEach(async () => {
-    await Promise.all(observers.splice(0).map((o) => o.close()));
     await publisher?.close();
     publisher = undefined;
     // Leave no retained discovery behind for the next test.
-    const cleaner = await Observer.connect(broker.url, [], V5);
-    for (const [topic] of await retainedOn(broker.url, '#', V5)) await cleaner.client.publishAsync(topic, '', { qos: 1, retain: true });
+    const cleaner = await Observer.connect(mosquitto.broker.url, [], V5);
+    for (const [topic] of await retainedOn(mosquitto.broker.url, '#', V5)) await cleaner.client.publishAsync(topic, '', { qos: 1, retain: true });
     await cleaner.close();
   });
-
-  async function observe(topics: string[]): Promise<Observer> {
-    const observer = await Observer.connect(broker.url, topics, V5);
-    observers.push(observer);
-    return observer;
-  }
 
   it('the rules catch a broken payload (so the checks below can fail)', () => {
     const good = discoveryPayload({
@@ -66,7 +45,7 @@ describe('Home Assistant discovery', function () {
   it('announces one valid device per link, with HA-safe ids for slugs with "-"', async () => {
     const alice = await makeLink('alice-spotify', { linked: true });
     const dash = await makeLink('-');
-    publisher = new MqttPublisher({ broker: broker.url, ...V5 });
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5 });
     const events = await observe([`${B}/+/event`]);
     publisher.register(alice.link);
     publisher.register(dash.link);
@@ -74,7 +53,7 @@ describe('Home Assistant discovery', function () {
     await dash.link.start();
     await events.waitFor((m) => m.topic === `${B}/-/event`, 'the linking_started event');
 
-    const retained = await retainedOn(broker.url, `${PREFIX}/device/+/config`, V5);
+    const retained = await retainedOn(mosquitto.broker.url, `${PREFIX}/device/+/config`, V5);
     assert.deepEqual([...retained.keys()].sort(), [
       `${PREFIX}/device/account_link__/config`,
       `${PREFIX}/device/account_link_alice_spotify/config`,
@@ -126,11 +105,11 @@ describe('Home Assistant discovery', function () {
 
   it('binds the buttons to the request topics', async () => {
     const { link } = await makeLink('button-test', { linked: true });
-    publisher = new MqttPublisher({ broker: broker.url, ...V5 });
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5 });
     publisher.register(link);
     await connected(publisher);
     const ha = await observe([`${B}/button-test/response/+`]);
-    const config = expandDiscovery(JSON.parse((await retainedOn(broker.url, `${PREFIX}/device/account_link_button_test/config`, V5)).values().next().value!.text));
+    const config = expandDiscovery(JSON.parse((await retainedOn(mosquitto.broker.url, `${PREFIX}/device/account_link_button_test/config`, V5)).values().next().value!.text));
     const start = config.components.start!;
     assert.equal(start.payload_press, BUTTON_PAYLOAD);
     // What HA does when the button is pressed:
@@ -149,7 +128,7 @@ describe('Home Assistant discovery', function () {
     const kept = await makeLink('kept', { linked: true, id: 'node-kept' });
     const renamed = await makeLink('old-name', { id: 'node-renamed' });
     const deleted = await makeLink('deleted', { id: 'node-deleted' });
-    publisher = new MqttPublisher({ broker: broker.url, ...V5 });
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5 });
     for (const l of [kept, renamed, deleted]) publisher.register(l.link);
     await connected(publisher);
     const keptTopic = `${PREFIX}/device/account_link_kept/config`;
@@ -168,7 +147,7 @@ describe('Home Assistant discovery', function () {
     const newName = await makeLink('new-name', { id: 'node-renamed', store: undefined });
     publisher.register(newName.link);
     await watcher.waitFor((m) => m.topic === `${PREFIX}/device/account_link_new_name/config`, 'the renamed device');
-    const retained = await retainedOn(broker.url, '#', V5);
+    const retained = await retainedOn(mosquitto.broker.url, '#', V5);
     const devices = [...retained.keys()].filter((t) => t.startsWith(`${PREFIX}/device/`)).sort();
     assert.deepEqual(devices, [`${PREFIX}/device/account_link_kept/config`, `${PREFIX}/device/account_link_new_name/config`]);
     assert.deepEqual([...retained.keys()].filter((t) => t.includes('/old-name/') || t.includes('/deleted/')), []);

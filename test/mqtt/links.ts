@@ -10,6 +10,7 @@ import { connectAsync, type IClientOptions, type IPublishPacket, type MqttClient
 import { MockAgent } from 'undici';
 import { Link, TokenStore, type LinkingMethod, type LinkingSession, type Snapshot } from '../../src/core/index.js';
 import type { ConnectionStatus, MqttPublisher } from '../../src/mqtt/index.js';
+import { mosquittoPath, startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 
 type TokenResponse = Awaited<LinkingSession['tokens']>;
 
@@ -251,4 +252,38 @@ export function reaches(publisher: MqttPublisher, state: ConnectionStatus['state
     };
     publisher.on('status', listener);
   });
+}
+
+/**
+ * A mosquitto broker (MQTT v5) for one describe block, skipped with a printed reason when the
+ * binary is absent, with observers that are closed after each test.
+ */
+export function useMosquitto(): { readonly broker: MosquittoBroker; observe(topics: string[]): Promise<Observer> } {
+  let broker: MosquittoBroker | undefined;
+  const observers: Observer[] = [];
+  before(async function () {
+    if (!mosquittoPath()) {
+      console.log('    skipped: the mosquitto binary is not installed (apt-get install -y mosquitto)');
+      this.skip();
+    }
+    broker = await startMosquitto();
+  });
+  after(async () => {
+    await broker?.dispose();
+    await removeTempDirs();
+  });
+  afterEach(async () => {
+    await Promise.all(observers.splice(0).map((o) => o.close()));
+  });
+  return {
+    get broker() {
+      if (!broker) throw new Error('mosquitto is not running');
+      return broker;
+    },
+    async observe(topics) {
+      const observer = await Observer.connect(this.broker.url, topics, { protocolVersion: 5 });
+      observers.push(observer);
+      return observer;
+    },
+  };
 }

@@ -1,8 +1,7 @@
 /** MQTT v5 features of the publisher against a real mosquitto (DESIGN §5). */
 import assert from 'node:assert/strict';
 import { MqttPublisher, type RequestReply } from '../../src/mqtt/index.js';
-import { mosquittoPath, startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
-import { makeLink, Observer, reaches, removeTempDirs, retainedOn, whenState } from './links.js';
+import { makeLink, Observer, reaches, retainedOn, useMosquitto, whenState } from './links.js';
 
 const B = 'account-link';
 const V5 = { protocolVersion: 5 as const };
@@ -10,34 +9,14 @@ const V5 = { protocolVersion: 5 as const };
 const connected = (publisher: MqttPublisher): Promise<void> => reaches(publisher, 'connected');
 
 describe('MQTT publisher over v5 (mosquitto)', function () {
-  let broker: MosquittoBroker;
+  const mosquitto = useMosquitto();
+  const observe = (topics: string[]): Promise<Observer> => mosquitto.observe(topics);
   let publisher: MqttPublisher | undefined;
-  const observers: Observer[] = [];
-
-  before(async function () {
-    if (!mosquittoPath()) {
-      console.log('    skipped: the mosquitto binary is not installed (apt-get install -y mosquitto)');
-      this.skip();
-    }
-    broker = await startMosquitto();
-  });
-
-  after(async () => {
-    await broker?.dispose();
-    await removeTempDirs();
-  });
 
   afterEach(async () => {
-    await Promise.all(observers.splice(0).map((o) => o.close()));
     await publisher?.close();
     publisher = undefined;
   });
-
-  async function observe(topics: string[]): Promise<Observer> {
-    const observer = await Observer.connect(broker.url, topics, V5);
-    observers.push(observer);
-    return observer;
-  }
 
   it('marks JSON with contentType and lets code-bound topics expire with the code', async () => {
     const { link } = await makeLink('v5-expiry');
@@ -45,7 +24,7 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
     const codeExpiresAt = Date.parse(link.snapshot().code_expires_at!);
     // The publisher believes the code has 600 s left.
     let now = codeExpiresAt - 600_000;
-    publisher = new MqttPublisher({ broker: broker.url, ...V5, discovery: false, clock: { now: () => now } });
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5, discovery: false, clock: { now: () => now } });
     const live = await observe([`${B}/v5-expiry/#`]);
     publisher.register(link);
     await live.waitFor((m) => m.topic.endsWith('/qr') && m.payload.length > 0, 'the QR code');
@@ -65,13 +44,13 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
     // Now the code has two seconds left (mosquitto counts whole seconds): after them, the broker drops user_code, prompt and qr.
     await publisher.close();
     now = codeExpiresAt - 2000;
-    publisher = new MqttPublisher({ broker: broker.url, ...V5, discovery: false, clock: { now: () => now } });
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5, discovery: false, clock: { now: () => now } });
     publisher.register(link);
     await connected(publisher);
-    let retained = await retainedOn(broker.url, `${B}/v5-expiry/+`, V5);
+    let retained = await retainedOn(mosquitto.broker.url, `${B}/v5-expiry/+`, V5);
     assert.ok(retained.has(`${B}/v5-expiry/user_code`), 'still there before it expires');
     await new Promise((resolve) => setTimeout(resolve, 3100));
-    retained = await retainedOn(broker.url, `${B}/v5-expiry/+`, V5);
+    retained = await retainedOn(mosquitto.broker.url, `${B}/v5-expiry/+`, V5);
     assert.deepEqual(
       ['user_code', 'prompt', 'qr'].filter((field) => retained.has(`${B}/v5-expiry/${field}`)),
       [],
@@ -85,7 +64,7 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
 
   it('answers on the request responseTopic with its correlationData, as well as on response/<action>', async () => {
     const { link } = await makeLink('v5-rr', { linked: true });
-    publisher = new MqttPublisher({ broker: broker.url, ...V5, discovery: false });
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5, discovery: false });
     publisher.register(link);
     await connected(publisher);
     const live = await observe([`${B}/v5-rr/response/+`, 'speaker/replies/#']);
@@ -112,16 +91,16 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
   it('republishes everything after mosquitto restarts, and publishes offline on close', async () => {
     const a = await makeLink('v5-a', { linked: true });
     const b = await makeLink('v5-b');
-    publisher = new MqttPublisher({ broker: broker.url, ...V5, reconnectPeriod: 100 });
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5, reconnectPeriod: 100 });
     publisher.register(a.link);
     publisher.register(b.link);
     await connected(publisher);
 
-    await broker.stop();
+    await mosquitto.broker.stop();
     await reaches(publisher, 'disconnected');
-    await broker.start();
+    await mosquitto.broker.start();
     await connected(publisher);
-    const retained = await retainedOn(broker.url, '#', V5);
+    const retained = await retainedOn(mosquitto.broker.url, '#', V5);
     assert.equal(retained.get(`${B}/status`)?.text, 'online');
     assert.equal(JSON.parse(retained.get(`${B}/v5-a/state`)!.text).state, 'linked');
     assert.equal(JSON.parse(retained.get(`${B}/v5-b/state`)!.text).state, 'unlinked');
@@ -129,6 +108,6 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
     assert.ok(retained.has('homeassistant/device/account_link_v5_b/config'));
 
     await publisher.close();
-    assert.equal((await retainedOn(broker.url, `${B}/status`, V5)).get(`${B}/status`)?.text, 'offline');
+    assert.equal((await retainedOn(mosquitto.broker.url, `${B}/status`, V5)).get(`${B}/status`)?.text, 'offline');
   });
 });
