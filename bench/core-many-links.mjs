@@ -93,7 +93,7 @@ async function measure(dir) {
     {
       const store = await core.TokenStore.open(dir);
       const id = linkId(WARMUP_INDEX);
-      const warm = new core.Link({ id, link: id, settings, store, clock });
+      const warm = new core.Link({ id, slug: id, settings, store, clock });
       await warm.load();
       await warm.refresh();
       await warm.close();
@@ -105,7 +105,7 @@ async function measure(dir) {
     const store = await core.TokenStore.open(dir);
     const links = Array.from({ length: linkCount }, (_, index) => {
       const id = linkId(index);
-      return new core.Link({ id, link: id, settings, store, clock });
+      return new core.Link({ id, slug: id, settings, store, clock });
     });
     const loaded = await Promise.all(links.map((link) => link.load()));
     const loadMs = performance.now() - loadStarted;

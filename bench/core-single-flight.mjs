@@ -56,7 +56,7 @@ try {
     const id = linkId(round);
     const record = linkedRecord({ expiresAt: Date.now() - 1000, index: round });
     await store.write(id, record);
-    const link = new core.Link({ id, link: id, settings, store });
+    const link = new core.Link({ id, slug: id, settings, store });
     const loaded = await link.load();
     if (loaded.state !== 'linked') throw new Error(`bench link loaded as ${loaded.state}`);
 

@@ -95,7 +95,7 @@ process.exit(process.exitCode ?? 0);
 async function approveOne(store, slug, seconds) {
   const link = new core.Link({
     id: slug,
-    link: slug,
+    slug,
     store,
     settings: {
       provider: 'oidc',

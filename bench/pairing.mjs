@@ -51,8 +51,8 @@ try {
     const slug = `pair-${String(i).padStart(3, '0')}`;
     /** @type {import('../src/core/link.js').Link} */
     let link;
-    const pairing = coordinator.method({ publicUrl: hubUrl, link: () => link });
-    link = new core.Link({ id: slug, link: slug, settings, store, pairing });
+    const pairing = coordinator.method({ publicUrl: hubUrl, source: () => link });
+    link = new core.Link({ id: slug, slug, settings, store, pairing });
     const { pending } = await link.start();
     const entered = await fetch(`${hubUrl}/link`, {
       method: 'POST',

@@ -47,7 +47,6 @@ export function linkedRecord({ expiresAt, index }) {
       refreshExpiresAt: null,
     },
     account: { id: `user-${index}`, name: `Bench user ${index}` },
-    approvedAt: expiresAt - lifetimeMs,
     problem: null,
   };
 }

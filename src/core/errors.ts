@@ -1,4 +1,5 @@
 import * as oauth from 'openid-client';
+import type { ErrorSummary } from './snapshot.js';
 
 /**
  * Every failure the engine reports is a LinkError: a stable `code` that flows, dashboards and
@@ -26,10 +27,12 @@ export type LinkErrorCode =
   | 'closed'
   | 'config'
   | 'unsupported'
-  | 'account_changed'
   | 'user_not_registered'
   | 'invalid_redirect_uri'
-  | 'insecure_redirect_uri';
+  | 'insecure_redirect_uri'
+  | 'unknown_action'
+  | 'bad_request'
+  | 'not_deployed';
 
 /** Codes after which trying the same request again later can succeed. */
 const TRANSIENT: ReadonlySet<LinkErrorCode> = new Set<LinkErrorCode>([
@@ -59,7 +62,7 @@ export class LinkError extends Error {
   }
 
   /** The `{code, message}` pair that snapshots, messages and MQTT replies carry. */
-  toJSON(): { code: LinkErrorCode; message: string } {
+  toJSON(): ErrorSummary {
     return { code: this.code, message: this.message };
   }
 }

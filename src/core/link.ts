@@ -1,28 +1,22 @@
 import { EventEmitter } from 'node:events';
 import * as oauth from 'openid-client';
+import type { Account } from './account.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { deviceFlow, type LinkingMethod, type LinkingSession } from './device-flow.js';
 import { LinkError, toLinkError } from './errors.js';
 import { createProviderFetch, type HttpOptions } from './http.js';
-import { displayNameFor, resolveProvider, type Account, type Provider, type ProviderSettings } from './providers.js';
-import {
-  englishPrompt,
-  iso,
-  silentLogger,
-  type LinkEvent,
-  type LinkEventType,
-  type LinkState,
-  type Logger,
-  type PromptFormatter,
-  type Snapshot,
-} from './snapshot.js';
+import { silentLogger, type Logger } from './logger.js';
+import { displayNameFor, resolveProvider, type Provider, type ProviderSettings } from './providers.js';
+import { revokeAtProvider } from './revocation.js';
+import { englishPrompt, iso, type LinkEvent, type LinkState, type PromptFormatter, type Snapshot } from './snapshot.js';
 import type { StoredLink, TokenSet, TokenStore } from './store.js';
+import { toTokenSet } from './token-set.js';
 
 export interface LinkOptions {
   /** Stable id (the config node's id): names the store file. */
   id: string;
-  /** Slug `[a-z0-9-]+` used in topics and pages. */
-  link: string;
+  /** Slug `[a-z0-9-]+` used in topics and pages (the snapshot's `link`). */
+  slug: string;
   settings: ProviderSettings;
   store: TokenStore;
   clock?: Clock;
@@ -47,7 +41,8 @@ export interface RevokeResult {
   manageUrl: string | null;
 }
 
-interface Attempt {
+/** The linking attempt under way: its code and how to stop it. */
+interface LinkingRun {
   session: LinkingSession;
   controller: AbortController;
   finished: Promise<Snapshot>;
@@ -60,19 +55,18 @@ const EXPIRY_SKEW_MS = 30_000;
 const RETRY_BASE_MS = 5_000;
 const RETRY_MAX_MS = 10 * 60_000;
 const RELINK_SOON_MS = 14 * 24 * 60 * 60 * 1000;
-/**
- * Lifetimes a provider states are capped at ten years: an absurd `expires_in` (1e20) would
- * otherwise make a date no snapshot can print, stored and poisoning every later load.
- */
-const MAX_LIFETIME_S = 10 * 365 * 24 * 60 * 60;
 /** Refresh answers after which only linking again helps. */
 const GRANT_GONE: ReadonlySet<string> = new Set(['invalid_grant', 'refresh_expired']);
 
+/** A LinkEvent before it is stamped with its time. */
+type EventBody = LinkEvent extends infer E ? (E extends unknown ? Omit<E, 'at'> : never) : never;
+
 /**
- * One linked account: the state machine of DESIGN §4. Emits `snapshot` (a Snapshot) after every
- * change and `event` (a LinkEvent) for each thing that happened. Never calls back into its users.
+ * One linked account's state machine. After every change it emits each `event` that happened, with
+ * the snapshot after the change, then `snapshot` with the same snapshot and those events. Never calls
+ * back into its users.
  */
-export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent] }> {
+export class Link extends EventEmitter<{ snapshot: [Snapshot, readonly LinkEvent[]]; event: [LinkEvent, Snapshot] }> {
   readonly id: string;
   readonly slug: string;
   private readonly options: LinkOptions;
@@ -84,7 +78,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
   private state: LinkState = 'unlinked';
   private stored: StoredLink | null = null;
   private lastError: LinkError | null = null;
-  private attempt: Attempt | null = null;
+  private attempt: LinkingRun | null = null;
   private starting: Promise<LinkAttempt> | undefined;
   private startingController: AbortController | undefined;
   private providerPromise: Promise<Provider> | undefined;
@@ -103,12 +97,12 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
 
   constructor(options: LinkOptions) {
     super();
-    if (!/^[a-z0-9-]+$/.test(options.link)) {
-      throw new LinkError('config', `The link name "${options.link}" may only use a-z, 0-9 and "-".`);
+    if (!/^[a-z0-9-]+$/.test(options.slug)) {
+      throw new LinkError('config', `The link name "${options.slug}" may only use a-z, 0-9 and "-".`);
     }
     this.options = options;
     this.id = options.id;
-    this.slug = options.link;
+    this.slug = options.slug;
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger;
     this.random = options.random ?? Math.random;
@@ -179,8 +173,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       this.attempt = { session, controller, finished };
       this.lastError = null;
       this.log.info(`[${this.slug}] linking started; code expires ${iso(session.expiresAt)}`);
-      this.emitEvent('linking_started', { code_expires_at: iso(session.expiresAt) });
-      this.changed('pending');
+      this.changed('pending', { event_type: 'linking_started', code_expires_at: iso(session.expiresAt) });
       return { pending: this.current, finished };
     } finally {
       this.startingController = undefined;
@@ -240,7 +233,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       problem = toLinkError(err, this.providerName());
     }
     if (stored && provider?.canRevoke) {
-      problem = await this.revokeAtProvider(provider, stored.tokens);
+      problem = await revokeAtProvider(provider, stored.tokens);
     }
     await this.options.store.delete(this.id);
     this.failures = 0;
@@ -248,9 +241,8 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     this.relinkSoonAnnounced = false;
     this.lastError = problem;
     this.log.info(`[${this.slug}] revoked${problem ? ` (provider not told: ${problem.code})` : ''}`);
-    this.emitEvent('revoked', { provider_revoked: Boolean(provider?.canRevoke && !problem) });
-    this.changed('unlinked');
-    return { snapshot: this.current, manageUrl: provider?.manageUrl ?? null };
+    this.changed('unlinked', { event_type: 'revoked', provider_revoked: Boolean(provider?.canRevoke && !problem) });
+    return { snapshot: this.current, manageUrl: provider?.profile.manageUrl ?? null };
   }
 
   /** Stops every timer and attempt. A refresh already talking to the provider is allowed to land. */
@@ -271,27 +263,6 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     await this.options.store.delete(this.id);
   }
 
-  private async revokeAtProvider(provider: Provider, tokens: TokenSet): Promise<LinkError | null> {
-    const hints: [string | null, string][] = [
-      [tokens.refreshToken, 'refresh_token'],
-      [tokens.accessToken, 'access_token'],
-    ];
-    for (const [token, hint] of hints) {
-      if (!token) continue;
-      try {
-        await oauth.tokenRevocation(provider.config, token, { token_type_hint: hint });
-      } catch (err) {
-        const cause = toLinkError(err, provider.displayName);
-        const where = provider.manageUrl ? ` Remove the access by hand at ${provider.manageUrl}.` : '';
-        return new LinkError(
-          cause.code,
-          `The tokens were deleted here, but ${provider.displayName} could not be told: ${cause.message}${where}`,
-        );
-      }
-    }
-    return null;
-  }
-
   private provider(): Promise<Provider> {
     this.providerPromise ??= resolveProvider(
       this.options.settings,
@@ -306,7 +277,8 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
 
   private async completeAttempt(provider: Provider, response: oauth.TokenEndpointResponse): Promise<Snapshot> {
     const now = this.clock.now();
-    const tokens = toTokenSet(response, null, now, provider);
+    const { expiry } = provider.profile;
+    const tokens = toTokenSet(response, null, now, expiry.kind === 'fixed');
     let account: Account | null = null;
     try {
       account = await provider.fetchAccount(tokens.accessToken);
@@ -316,8 +288,8 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       this.log.warn(`[${this.slug}] linked, but the account name could not be read: ${problem.message}`);
     }
     const previous = this.stored?.account ?? null;
-    const record: StoredLink = { tokens, account, approvedAt: now, problem: null };
-    if (provider.refreshHorizonMs) record.tokens.refreshExpiresAt = now + provider.refreshHorizonMs;
+    const record: StoredLink = { tokens, account, problem: null };
+    if (expiry.kind === 'fixed') record.tokens.refreshExpiresAt = now + expiry.afterApprovalMs;
     try {
       await this.options.store.write(this.id, record);
     } catch (err) {
@@ -332,8 +304,12 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     this.lastError = null;
     const accountChanged = Boolean(previous && account && previous.id !== account.id);
     this.log.info(`[${this.slug}] linked${account ? ` as ${account.name}` : ''}`);
-    this.emitEvent('linked', { account, account_changed: accountChanged, previous_account: accountChanged ? previous : null });
-    this.changed('linked');
+    this.changed('linked', {
+      event_type: 'linked',
+      account,
+      account_changed: accountChanged,
+      previous_account: accountChanged ? previous : null,
+    });
     this.scheduleWake();
     return this.current;
   }
@@ -345,9 +321,13 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     const cancelled = problem.code === 'cancelled';
     this.lastError = cancelled ? null : problem;
     this.log.info(`[${this.slug}] linking ended: ${problem.code}`);
-    if (problem.code === 'code_expired' || problem.code === 'access_denied') this.emitEvent(problem.code, {});
-    else if (!cancelled) this.emitEvent('error', { error: problem.toJSON() });
-    return this.changed(this.restingState());
+    const event: EventBody | undefined =
+      problem.code === 'code_expired' || problem.code === 'access_denied'
+        ? { event_type: problem.code }
+        : cancelled
+          ? undefined
+          : { event_type: 'error', error: problem.toJSON() };
+    return event ? this.changed(this.restingState(), event) : this.changed(this.restingState());
   }
 
   /** The state to return to when an attempt ends without a new link. */
@@ -380,7 +360,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     } catch (err) {
       return this.refreshFailed(toLinkError(err, provider.displayName), generation);
     }
-    const tokens = toTokenSet(response, stored.tokens, this.clock.now(), provider);
+    const tokens = toTokenSet(response, stored.tokens, this.clock.now(), provider.profile.expiry.kind === 'fixed');
     const record: StoredLink = { ...stored, tokens, problem: null };
     if (generation !== this.generation) {
       // Revoked or relinked meanwhile: these tokens belong to a grant we no longer hold.
@@ -403,12 +383,12 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     this.retryNotBefore = 0;
     this.lastError = unsaved;
     this.log.debug(`[${this.slug}] refreshed; access token valid until ${iso(tokens.expiresAt)}`);
-    this.emitEvent('refreshed', { token_expires_at: iso(tokens.expiresAt) });
+    const events: EventBody[] = [{ event_type: 'refreshed', token_expires_at: iso(tokens.expiresAt) }];
     if (unsaved) {
       this.log.error(`[${this.slug}] ${unsaved.message}`);
-      this.emitEvent('error', { error: unsaved.toJSON() });
+      events.push({ event_type: 'error', error: unsaved.toJSON() });
     }
-    this.changed(this.attempt ? 'pending' : 'linked');
+    this.changed(this.attempt ? 'pending' : 'linked', ...events);
     this.scheduleWake();
     return tokens;
   }
@@ -427,9 +407,12 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     this.retryNotBefore = this.clock.now() + delay;
     this.lastError = problem;
     this.log.warn(`[${this.slug}] refresh failed (${problem.code}); retrying in ${Math.round(delay / 1000)} s`);
-    this.emitEvent('refresh_failed', { error: problem.toJSON(), retry_at: iso(this.retryNotBefore) });
     const stillValid = this.stored ? this.isFresh(this.stored.tokens) : false;
-    this.changed(this.attempt ? 'pending' : stillValid ? 'linked' : 'error');
+    this.changed(this.attempt ? 'pending' : stillValid ? 'linked' : 'error', {
+      event_type: 'refresh_failed',
+      error: problem.toJSON(),
+      retry_at: iso(this.retryNotBefore),
+    });
     this.scheduleWake();
     throw problem;
   }
@@ -445,8 +428,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       });
     }
     this.log.warn(`[${this.slug}] relink required: ${problem.message}`);
-    this.emitEvent('relink_required', { error: problem.toJSON() });
-    this.changed(this.attempt ? 'pending' : 'relink_required');
+    this.changed(this.attempt ? 'pending' : 'relink_required', { event_type: 'relink_required', error: problem.toJSON() });
   }
 
   /** One timer per link: the next refresh, retry, relink warning or horizon, whichever comes first. */
@@ -490,7 +472,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     }
     if (refreshExpiresAt !== null && !this.relinkSoonAnnounced && now >= refreshExpiresAt - RELINK_SOON_MS) {
       this.relinkSoonAnnounced = true;
-      this.emitEvent('relink_soon', { refresh_expires_at: iso(refreshExpiresAt) });
+      this.changed(this.state, { event_type: 'relink_soon', refresh_expires_at: iso(refreshExpiresAt) });
     }
     if (this.failures > 0 && this.state === 'linked' && !this.isFresh(stored.tokens)) this.changed('error');
     const refreshDue = stored.tokens.expiresAt !== null && now >= (this.plannedRefreshAt ?? 0);
@@ -526,15 +508,15 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
     return displayNameFor(this.options.settings);
   }
 
-  private emitEvent(type: LinkEventType, detail: Record<string, unknown>): void {
-    this.emit('event', { event_type: type, at: new Date(this.clock.now()).toISOString(), ...detail });
-  }
-
-  private changed(state: LinkState): Snapshot {
+  /** Moves to `state` and tells the listeners: each event first, with the new snapshot, then the snapshot. */
+  private changed(state: LinkState, ...bodies: EventBody[]): Snapshot {
     this.state = state;
     this.updatedAt = this.clock.now();
     this.current = this.build();
-    this.emit('snapshot', this.current);
+    const at = new Date(this.updatedAt).toISOString();
+    const events = bodies.map((body) => ({ ...body, at }) as LinkEvent);
+    for (const event of events) this.emit('event', event, this.current);
+    this.emit('snapshot', this.current, events);
     return this.current;
   }
 
@@ -558,35 +540,4 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot]; event: [LinkEvent
       updated_at: new Date(this.updatedAt).toISOString(),
     };
   }
-}
-
-/** Reads a token response. A response without a refresh token keeps the previous one. */
-function toTokenSet(
-  response: oauth.TokenEndpointResponse,
-  previous: TokenSet | null,
-  now: number,
-  provider: Provider,
-): TokenSet {
-  const refreshLifetime = numberField(response, 'refresh_token_expires_in') ?? numberField(response, 'refresh_expires_in');
-  const rotated = typeof response.refresh_token === 'string' && response.refresh_token !== '';
-  return {
-    accessToken: response.access_token,
-    tokenType: response.token_type,
-    expiresAt: typeof response.expires_in === 'number' ? now + Math.min(response.expires_in, MAX_LIFETIME_S) * 1000 : null,
-    refreshToken: rotated ? response.refresh_token! : (previous?.refreshToken ?? null),
-    scope: typeof response.scope === 'string' ? response.scope : (previous?.scope ?? null),
-    obtainedAt: now,
-    refreshExpiresAt:
-      provider.refreshHorizonMs !== null
-        ? (previous?.refreshExpiresAt ?? null)
-        : rotated && refreshLifetime !== undefined
-          ? now + refreshLifetime * 1000
-          : (previous?.refreshExpiresAt ?? null),
-  };
-}
-
-function numberField(response: oauth.TokenEndpointResponse, name: string): number | undefined {
-  const value = (response as Record<string, unknown>)[name];
-  const parsed = typeof value === 'string' ? Number(value) : value;
-  return typeof parsed === 'number' && Number.isFinite(parsed) && parsed > 0 ? Math.min(parsed, MAX_LIFETIME_S) : undefined;
 }

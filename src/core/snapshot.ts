@@ -1,10 +1,12 @@
-import type { Account } from './providers.js';
+import type { Account } from './account.js';
 import type { LinkErrorCode } from './errors.js';
 
+/** Where a link stands; `pending` means a code is waiting for a person. */
 export type LinkState = 'unlinked' | 'pending' | 'linked' | 'relink_required' | 'error';
 
-/** DESIGN §4: what flows, MQTT and the editor see of a link. Never holds a secret. */
+/** What flows, MQTT and the editor see of a link. Never holds a secret. */
 export interface Snapshot {
+  /** The link's slug (`[a-z0-9-]+`), used in topics and pages. */
   link: string;
   provider: string;
   state: LinkState;
@@ -17,45 +19,54 @@ export interface Snapshot {
   refresh_expires_at: string | null;
   scopes: string[] | null;
   prompt: string | null;
-  error: { code: LinkErrorCode; message: string } | null;
+  error: ErrorSummary | null;
   updated_at: string;
 }
 
-export type LinkEventType =
-  | 'linking_started'
-  | 'code_expired'
-  | 'access_denied'
-  | 'linked'
-  | 'refreshed'
-  | 'refresh_failed'
-  | 'relink_soon'
-  | 'relink_required'
-  | 'revoked'
-  | 'error';
-
-/** DESIGN §4 events. Extra fields depend on the type (e.g. `account_changed` on `linked`). */
-export interface LinkEvent {
-  event_type: LinkEventType;
-  at: string;
-  [detail: string]: unknown;
+/** The `{code, message}` pair snapshots, events, messages and replies carry. */
+export interface ErrorSummary {
+  code: LinkErrorCode;
+  message: string;
 }
 
-/** Lines the engine logs. Messages never contain a secret. */
-export interface Logger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+/** Something that happened to a link; `at` is an ISO time. Each type carries its own details. */
+export type LinkEvent = { at: string } & (
+  | { event_type: 'linking_started'; code_expires_at: string | null }
+  | { event_type: 'code_expired' }
+  | { event_type: 'access_denied' }
+  | { event_type: 'linked'; account: Account | null; account_changed: boolean; previous_account: Account | null }
+  | { event_type: 'refreshed'; token_expires_at: string | null }
+  | { event_type: 'refresh_failed'; error: ErrorSummary; retry_at: string | null }
+  | { event_type: 'relink_soon'; refresh_expires_at: string | null }
+  | { event_type: 'relink_required'; error: ErrorSummary }
+  | { event_type: 'revoked'; provider_revoked: boolean }
+  | { event_type: 'error'; error: ErrorSummary }
+);
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export type LinkEventType = LinkEvent['event_type'];
+
+/** Every event type, in the order a link's life meets them (Home Assistant's event entity lists them). */
+export const LINK_EVENT_TYPES: readonly LinkEventType[] = [
+  'linking_started',
+  'code_expired',
+  'access_denied',
+  'linked',
+  'refreshed',
+  'refresh_failed',
+  'relink_soon',
+  'relink_required',
+  'revoked',
+  'error',
+];
 
 /** Builds the spoken/displayed prompt; the Node-RED layer passes a localized one. */
 export type PromptFormatter = (parts: { provider: string; url: string; code: string }) => string;
 
+/** The prompt in English: "To link Spotify, open 192.168.1.20:1880/link and enter BDWP-HQPK". */
 export const englishPrompt: PromptFormatter = ({ provider, url, code }) =>
   `To link ${provider}, open ${url.replace(/^https?:\/\//, '')} and enter ${code}`;
 
+/** Epoch ms as an ISO string; null stays null. */
 export function iso(epochMs: number | null | undefined): string | null {
   return epochMs === null || epochMs === undefined ? null : new Date(epochMs).toISOString();
 }

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LinkError, type LinkErrorCode } from './errors.js';
-import type { Account } from './providers.js';
+import type { Account } from './account.js';
+import { LinkError } from './errors.js';
+import type { ErrorSummary } from './snapshot.js';
 
 /** The secrets of one link. Lives only in memory and, encrypted, in the store. */
 export interface TokenSet {
@@ -22,10 +23,8 @@ export interface TokenSet {
 export interface StoredLink {
   tokens: TokenSet;
   account: Account | null;
-  /** Epoch ms when the person approved: the start of a refresh horizon such as Spotify's 180 days. */
-  approvedAt: number;
   /** Set once the provider refused the grant: survives restarts so the link stays `relink_required`. */
-  problem?: { code: LinkErrorCode; message: string } | null;
+  problem?: ErrorSummary | null;
 }
 
 interface Envelope {
@@ -39,7 +38,7 @@ const KEY_FILE = '.key';
 const opening = new Map<string, Promise<TokenStore>>();
 
 /**
- * Tokens at rest (DESIGN §8): one file per link, AES-256-GCM with the link id as associated data
+ * Tokens at rest: one file per link, AES-256-GCM with the link id as associated data
  * (a file copied onto another link does not decrypt), mode 0600, replaced atomically.
  */
 export class TokenStore {
@@ -58,7 +57,14 @@ export class TokenStore {
     // Opens of one folder run one after another, so two never race to create its key.
     const folder = path.resolve(dir);
     const previous = opening.get(folder) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => TokenStore.openNow(folder));
+    const next = previous
+      .catch(() => undefined)
+      .then(() => TokenStore.openNow(folder))
+      .catch((err: unknown) => {
+        // A full disk or a folder Node-RED may not write: say so in words, with the folder.
+        if (err instanceof LinkError) throw err;
+        throw new LinkError('store_failed', `The token folder ${folder} could not be opened (${(err as Error).message}).`, { cause: err });
+      });
     opening.set(folder, next);
     void next.finally(() => opening.get(folder) === next && opening.delete(folder)).catch(() => undefined);
     return next;

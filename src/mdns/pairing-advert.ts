@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Bonjour } from 'bonjour-service';
-import { normalizeRoot } from '../core/pairing.js';
+import { normalizeRoot } from '../core/index.js';
 
 /** The part of bonjour-service the advert uses (tests pass a stand-in). */
 export interface BonjourPublisher {

@@ -78,12 +78,12 @@ export = function accountLink(RED: NodeAPI): void {
       const addresses = pairingAddresses(RED, config);
       link = new Link({
         id: node.id,
-        link: slug,
+        slug,
         settings,
         store,
         logger: nodeLogger(node),
         pairing: pairing.available
-          ? pairing.coordinator.method({ publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, link: () => link })
+          ? pairing.coordinator.method({ publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, source: () => link })
           : undefined,
         formatPrompt: promptFormatter(RED, config.language),
       });

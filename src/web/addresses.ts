@@ -1,7 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import { loopbackRedirectUri, normalizeRoot } from '../core/pairing.js';
-
-export { loopbackRedirectUri };
+import { PROFILES, profileFor, type RedirectContext } from '../core/index.js';
 
 /**
  * How a phone on the home network reaches this hub: `http://<first non-internal IPv4>:<port>`
@@ -24,30 +22,13 @@ export function defaultPublicUrl(
   return `http://127.0.0.1:${port}`;
 }
 
-/** `<publicUrl><httpNodeRoot>link/callback`, the redirect URI DESIGN §3 names as the default. */
-export function defaultRedirectUri(publicUrl: string, httpNodeRoot = '/'): string {
-  return `${publicUrl.trim().replace(/\/+$/, '')}${normalizeRoot(httpNodeRoot)}link/callback`;
-}
-
-/** `<publicUrl><httpNodeRoot>link`: the page people open (the snapshot's `verification_uri`). */
-export function pairingPageUrl(publicUrl: string, httpNodeRoot = '/'): string {
-  return `${publicUrl.trim().replace(/\/+$/, '')}${normalizeRoot(httpNodeRoot)}link`;
-}
-
 /**
- * The redirect URI to suggest when the user left the field empty. Spotify refuses plain http on
- * anything but a loopback IP, so a hub without https gets the loopback address (and the paste step);
- * every other provider gets `defaultRedirectUri`.
+ * The redirect URI to suggest when the person left the field empty: the provider's profile decides
+ * (Spotify refuses plain http except on a loopback IP, so a hub without https gets that address).
  */
-export function suggestedRedirectUri(options: {
-  provider: string;
-  publicUrl: string;
-  port: number | string;
-  httpNodeRoot?: string;
-}): string {
-  const direct = defaultRedirectUri(options.publicUrl, options.httpNodeRoot);
-  if (options.provider !== 'spotify' || direct.startsWith('https:')) return direct;
-  return loopbackRedirectUri(options.port, options.httpNodeRoot);
+export function suggestedRedirectUri(options: { provider: string } & RedirectContext): string {
+  const profile = profileFor(options.provider) ?? PROFILES.custom;
+  return profile.suggestRedirectUri(options);
 }
 
 /**

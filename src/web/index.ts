@@ -1,10 +1,10 @@
 /**
- * The hub pairing page (DESIGN §6): how Spotify (and any provider without a device flow) is linked.
+ * The hub pairing page: how Spotify (and any provider without a device flow) is linked.
  *
  * Wiring in Node-RED, once per runtime (not per node):
  *
  * ```ts
- * import { PairingCoordinator } from '../core/pairing.js';
+ * import { PairingCoordinator } from '../core/index.js';
  * import { mountPairingPage, defaultPublicUrl, suggestedRedirectUri } from '../web/index.js';
  *
  * const root = RED.settings.httpNodeRoot;                       // '/' by default; false = no HTTP nodes
@@ -18,12 +18,12 @@
  * const port = RED.settings.uiPort ?? 1880;
  * const publicUrl = config.publicUrl || defaultPublicUrl(port, root) || `http://127.0.0.1:${port}`;
  * const redirectUri = config.redirectUri || suggestedRedirectUri({ provider: config.provider, publicUrl, port, httpNodeRoot: root || '/' });
- * const link = new Link({ ..., pairing: coordinator.method({ publicUrl, redirectUri, link: () => link }) });
+ * const link = new Link({ ..., pairing: coordinator.method({ publicUrl, redirectUri, source: () => link }) });
  * ```
  *
  * `coordinator.method()` gives the Link its LinkingMethod: each `link.start()` then makes an
  * 8-letter code (`XXXX-XXXX`, 10 minutes, single use) shown at `<publicUrl><root>link`. The
- * `link: () => link` option lets the callback page say "Linked as …" only after the Link stored the
+ * `source: () => link` option lets the callback page say "Linked as …" only after the Link stored the
  * tokens. The routes are `GET|POST <root>link` and `GET|POST <root>link/callback`.
  *
  * Redirect URIs (what to register at the provider): see `REDIRECT_SETUPS`. In short: an https hub
@@ -32,14 +32,7 @@
  * or the static relay page (docs/relay/index.html) hosted on any https host forwards the answer.
  * mDNS advertisement of the page: src/mdns/pairing-advert.ts.
  */
-export {
-  defaultPublicUrl,
-  defaultRedirectUri,
-  loopbackRedirectUri,
-  pairingPageUrl,
-  suggestedRedirectUri,
-  REDIRECT_SETUPS,
-} from './addresses.js';
+export { defaultPublicUrl, suggestedRedirectUri, REDIRECT_SETUPS } from './addresses.js';
 export { contentSecurityPolicy, escapeHtml } from './html.js';
 export { findLocalesFolder, loadPageCatalogs, pickLanguage, PAGE_LANGUAGES, type PageCatalogs, type PageLanguage } from './i18n.js';
 export {
@@ -49,11 +42,3 @@ export {
   type PairingPageOptions,
   type RouterLike,
 } from './pairing-page.js';
-export {
-  PairingCoordinator,
-  type CallbackResult,
-  type CodeResult,
-  type PairingCoordinatorOptions,
-  type PairingMethodOptions,
-  type SnapshotSource,
-} from '../core/pairing.js';

@@ -6,9 +6,9 @@ import {
   suggestedLoopbackRedirect,
   type CallbackResult,
   type CodeResult,
+  type LinkError,
   type PairingCoordinator,
-} from '../core/pairing.js';
-import type { LinkError } from '../core/errors.js';
+} from '../core/index.js';
 import { escapeHtml, sendPage, setCommonHeaders } from './html.js';
 import { loadPageCatalogs, pickLanguage, type PageCatalogs, type PageLanguage, type Translate } from './i18n.js';
 

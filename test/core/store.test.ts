@@ -19,7 +19,6 @@ function record(seq: number): StoredLink {
       refreshExpiresAt: null,
     },
     account: { id: 'alice', name: 'Alice' },
-    approvedAt: 1_799_999_000_000,
     problem: null,
   };
 }
@@ -186,7 +185,7 @@ describe('core: TokenStore', function () {
       const store = await TokenStore.open(dir);
       const found = await store.read('crash');
       assert.ok(found, `round ${round}: a record is there`);
-      const seq = found.approvedAt;
+      const seq = found.tokens.obtainedAt;
       // The last confirmed write, or the one under way if its rename had happened.
       assert.ok(seq === wrote || seq === started, `round ${round}: file has ${seq}; wrote ${wrote}, started ${started}`);
       assert.equal(found.tokens.accessToken, `access-${seq}-${'x'.repeat(seq % 500)}`, 'intact');

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import jsonata from 'jsonata';
-import { PRESETS } from '../../src/core/index.js';
+import { PROFILES } from '../../src/core/index.js';
 
 /**
  * The editor's static files: catalogs in every language, help, the editor script and the example
@@ -168,9 +168,11 @@ describe('editor script', () => {
     const block = /var PRESETS = (\{[\s\S]*?\n    \});/.exec(editorHtml)?.[1];
     assert.ok(block, 'PRESETS block found');
     const editorPresets = vm.runInNewContext(`(${block})`) as Record<string, Record<string, string>>;
-    for (const [kind, preset] of Object.entries(PRESETS)) {
+    for (const [kind, profile] of Object.entries(PROFILES)) {
+      if (!profile.displayName) continue;
       const mirrored = editorPresets[kind]!;
       assert.ok(mirrored, kind);
+      const preset: Record<string, string | undefined> = { ...profile.endpoints, scope: profile.defaultScope };
       for (const field of ['authorizationEndpoint', 'tokenEndpoint', 'deviceAuthorizationEndpoint', 'revocationEndpoint', 'userinfoEndpoint', 'scope'] as const) {
         assert.equal(mirrored[field], preset[field], `${kind}.${field}`);
       }

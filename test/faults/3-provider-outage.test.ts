@@ -136,7 +136,7 @@ faultSuite('faults 3: provider outage', function () {
       const clock = new ManualClock({ idleMs: 600 });
       const link = new Link({
         id: 'engine',
-        link: 'engine',
+        slug: 'engine',
         clock,
         store: await TokenStore.open(dir),
         http: { connectTimeoutMs: 300, responseTimeoutMs: 300 },

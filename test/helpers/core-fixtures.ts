@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Link, type LinkOptions } from '../../src/core/link.js';
-import type { LinkEvent, Logger, Snapshot } from '../../src/core/snapshot.js';
+import type { Logger } from '../../src/core/logger.js';
+import type { LinkEvent, LinkEventType, Snapshot } from '../../src/core/snapshot.js';
 import { TokenStore } from '../../src/core/store.js';
 
 /** A fresh temporary folder; `cleanup()` removes every folder made so far. */
@@ -21,7 +22,8 @@ export async function cleanupTempDirs(): Promise<void> {
 /** Everything a link said: snapshots, events and log lines, in order. */
 export interface Recorder {
   snapshots: Snapshot[];
-  events: LinkEvent[];
+  /** Events as recorded; any type's details can be read without narrowing. */
+  events: (LinkEvent & Record<string, unknown>)[];
   logs: { level: keyof Logger; message: string }[];
   logger: Logger;
   eventTypes(): string[];
@@ -51,12 +53,12 @@ export function recorder(): Recorder {
 }
 
 /** Resolves with the next event of this type the link emits. */
-export function nextEvent(link: Link, type: LinkEvent['event_type']): Promise<LinkEvent> {
+export function nextEvent<T extends LinkEventType>(link: Link, type: T): Promise<Extract<LinkEvent, { event_type: T }>> {
   return new Promise((resolve) => {
     const listener = (event: LinkEvent): void => {
       if (event.event_type !== type) return;
       link.off('event', listener);
-      resolve(event);
+      resolve(event as Extract<LinkEvent, { event_type: T }>);
     };
     link.on('event', listener);
   });
@@ -64,13 +66,13 @@ export function nextEvent(link: Link, type: LinkEvent['event_type']): Promise<Li
 
 /** A Link with a recorder attached and its own store folder unless one is given. */
 export async function makeLink(
-  options: Omit<LinkOptions, 'store' | 'id' | 'link'> & { store?: TokenStore; id?: string; link?: string },
+  options: Omit<LinkOptions, 'store' | 'id' | 'slug'> & { store?: TokenStore; id?: string; slug?: string },
 ): Promise<{ link: Link; store: TokenStore; rec: Recorder }> {
   const store = options.store ?? (await TokenStore.open(await tempDir()));
   const rec = recorder();
   const link = new Link({
     id: 'node1',
-    link: 'test-link',
+    slug: 'test-link',
     random: () => 0,
     logger: rec.logger,
     ...options,

@@ -52,7 +52,6 @@ export async function seedLink(userDir: string, id: string, tokens: Partial<Toke
       ...tokens,
     },
     account,
-    approvedAt: now,
     problem: null,
   });
 }

@@ -122,14 +122,13 @@ export async function makeLink(
         refreshExpiresAt: null,
       },
       account: { id: 'alice-id', name: 'Alice' },
-      approvedAt: clock.now(),
       problem: null,
     });
   }
   const pairing = new FakePairing();
   const link = new Link({
     id,
-    link: slug,
+    slug,
     settings: {
       provider: 'custom',
       clientId: 'test-client',

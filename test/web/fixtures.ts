@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Agent, fetch, type Dispatcher } from 'undici';
 import { Link } from '../../src/core/link.js';
-import { PairingCoordinator, type PairingCoordinatorOptions } from '../../src/core/pairing.js';
+import { PairingCoordinator, type PairingCoordinatorOptions } from '../../src/core/index.js';
 import type { ProviderSettings } from '../../src/core/providers.js';
 import { TokenStore } from '../../src/core/store.js';
 import { mountPairingPage } from '../../src/web/index.js';
@@ -130,11 +130,11 @@ export async function startPairingHub(options: {
       const pairing = coordinator.method({
         publicUrl: url,
         redirectUri: linkOptions.redirectUri,
-        link: linkOptions.watch === false ? undefined : () => link,
+        source: linkOptions.watch === false ? undefined : () => link,
       });
       link = new Link({
         id: slug,
-        link: slug,
+        slug,
         settings,
         store,
         clock: options.clock,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MockAgent } from 'undici';
 import { LinkError } from '../../src/core/errors.js';
-import { describedError } from '../../src/core/pairing.js';
+import { describeProviderError } from '../../src/core/pairing-attempt.js';
 import { resolveProvider } from '../../src/core/providers.js';
 import { createProviderFetch } from '../../src/core/http.js';
 import { cleanupTempDirs } from '../helpers/core-fixtures.js';
@@ -142,9 +142,9 @@ describe('web: Spotify through the pairing page', function () {
   it('maps redirect errors from any wording, and leaves other errors to the engine', async () => {
     const settings = { provider: 'spotify' as const, clientId: 'x' };
     const spotifyProvider = await resolveProvider(settings, createProviderFetch({ dispatcher: spotify }, clock));
-    assert.equal(describedError('invalid_grant', 'Invalid redirect URI', spotifyProvider, LOOPBACK).code, 'invalid_redirect_uri');
-    assert.equal(describedError('INVALID_CLIENT', 'Insecure redirect URI', spotifyProvider, LOOPBACK).code, 'insecure_redirect_uri');
-    assert.equal(describedError('invalid_grant', 'Invalid authorization code', spotifyProvider, LOOPBACK).code, 'invalid_grant');
-    assert.equal(describedError('access_denied', undefined, spotifyProvider, LOOPBACK).code, 'access_denied');
+    assert.equal(describeProviderError(spotifyProvider, 'invalid_grant', 'Invalid redirect URI', LOOPBACK, '/').code, 'invalid_redirect_uri');
+    assert.equal(describeProviderError(spotifyProvider, 'INVALID_CLIENT', 'Insecure redirect URI', LOOPBACK, '/').code, 'insecure_redirect_uri');
+    assert.equal(describeProviderError(spotifyProvider, 'invalid_grant', 'Invalid authorization code', LOOPBACK, '/').code, 'invalid_grant');
+    assert.equal(describeProviderError(spotifyProvider, 'access_denied', undefined, LOOPBACK, '/').code, 'access_denied');
   });
 });

@@ -1,0 +1,20 @@
+import { account, profile } from './profile.js';
+
+/** GitHub: device flow (enabled per app), profile from the REST API, no revocation endpoint for apps. */
+export const github = profile({
+  kind: 'github',
+  displayName: 'GitHub',
+  endpoints: {
+    authorizationEndpoint: 'https://github.com/login/oauth/authorize',
+    tokenEndpoint: 'https://github.com/login/oauth/access_token',
+    deviceAuthorizationEndpoint: 'https://github.com/login/device/code',
+  },
+  defaultScope: 'read:user',
+  consoleUrl: 'https://github.com/settings/developers',
+  manageUrl: 'https://github.com/settings/applications',
+  hints: ['githubDevice'],
+  account: {
+    url: 'https://api.github.com/user',
+    read: (user) => account(user.id, user.name ?? user.login),
+  },
+});

@@ -1,0 +1,19 @@
+import { profile } from './profile.js';
+
+/** Google: device flow for "TV and limited input" clients, which need their client secret. */
+export const google = profile({
+  kind: 'google',
+  displayName: 'Google',
+  endpoints: {
+    authorizationEndpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
+    tokenEndpoint: 'https://oauth2.googleapis.com/token',
+    deviceAuthorizationEndpoint: 'https://oauth2.googleapis.com/device/code',
+    revocationEndpoint: 'https://oauth2.googleapis.com/revoke',
+    userinfoEndpoint: 'https://openidconnect.googleapis.com/v1/userinfo',
+  },
+  defaultScope: 'openid profile',
+  secretRequired: true,
+  consoleUrl: 'https://console.cloud.google.com/apis/credentials',
+  manageUrl: 'https://myaccount.google.com/permissions',
+  hints: ['googleSecret'],
+});

@@ -1,0 +1,48 @@
+import type { ProviderKind, ProviderProfile } from './profile.js';
+import { custom, oidc } from './generic.js';
+import { github } from './github.js';
+import { google } from './google.js';
+import { microsoft } from './microsoft.js';
+import { spotify } from './spotify.js';
+
+export type {
+  AccountEndpoint,
+  Endpoints,
+  ExpiryModel,
+  LinkingFlow,
+  ProviderKind,
+  ProviderProfile,
+  RedirectContext,
+} from './profile.js';
+
+/** Every provider a config node can choose, in the order the dialog lists them. */
+export const PROFILES: Readonly<Record<ProviderKind, ProviderProfile>> = { spotify, github, google, microsoft, oidc, custom };
+
+/** The profile of `kind`, or undefined for a kind this version does not know. */
+export function profileFor(kind: string): ProviderProfile | undefined {
+  return Object.prototype.hasOwnProperty.call(PROFILES, kind) ? PROFILES[kind as ProviderKind] : undefined;
+}
+
+/** What the editor shows of a profile: no functions, nothing secret. */
+export type ProfileSummary = Pick<
+  ProviderProfile,
+  'kind' | 'displayName' | 'endpoints' | 'defaultScope' | 'secretRequired' | 'consoleUrl' | 'manageUrl' | 'hints'
+> & {
+  /** True when the preset alone already has a device flow (so `auto` needs no pairing page). */
+  deviceFlow: boolean;
+};
+
+/** Summaries of every profile, for the editor (admin route `GET account-link/profiles`). */
+export function profileSummaries(): ProfileSummary[] {
+  return Object.values(PROFILES).map((p) => ({
+    kind: p.kind,
+    displayName: p.displayName,
+    endpoints: p.endpoints,
+    defaultScope: p.defaultScope,
+    secretRequired: p.secretRequired,
+    consoleUrl: p.consoleUrl,
+    manageUrl: p.manageUrl,
+    hints: p.hints,
+    deviceFlow: p.autoFlow({ device: Boolean(p.endpoints.deviceAuthorizationEndpoint), authorization: true }) === 'device',
+  }));
+}

@@ -1,0 +1,17 @@
+import { profile } from './profile.js';
+
+/** Microsoft identity platform (the `common` tenant): device flow, OIDC userinfo on Graph. */
+export const microsoft = profile({
+  kind: 'microsoft',
+  displayName: 'Microsoft',
+  endpoints: {
+    authorizationEndpoint: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
+    tokenEndpoint: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
+    deviceAuthorizationEndpoint: 'https://login.microsoftonline.com/common/oauth2/v2.0/devicecode',
+    userinfoEndpoint: 'https://graph.microsoft.com/oidc/userinfo',
+  },
+  defaultScope: 'openid profile offline_access User.Read',
+  consoleUrl: 'https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade',
+  manageUrl: 'https://account.live.com/consent/Manage',
+  hints: ['microsoftTenant'],
+});
