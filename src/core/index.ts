@@ -28,7 +28,9 @@ export { createProviderFetch, parseRetryAfter, type HttpOptions, type ProviderFe
 /** The rule for hosts that may be reached over plain http (the home network). */
 export { isHomeNetworkHost } from './home-network.js';
 /** One linked account: its state machine, tokens, refreshes and events. */
-export { Link, type LinkAttempt, type LinkOptions, type RevokeResult } from './link.js';
+export { Link } from './link.js';
+/** What a Link is made of, and what its start and revoke give. */
+export type { LinkAttempt, LinkOptions, RevokeResult } from './link-types.js';
 /** Where the engine writes its log lines. */
 export { silentLogger, type Logger } from './logger.js';
 /** The hub's pairing page logic (codes, signed state, PKCE) for providers without a device flow. */

@@ -1,114 +1,40 @@
-import { EventEmitter } from 'node:events';
-import * as oauth from 'openid-client';
+import type * as oauth from 'openid-client';
 import type { Account } from './account.js';
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { deviceFlow, type LinkingMethod, type LinkingSession } from './device-flow.js';
+import { deviceFlow } from './device-flow.js';
 import { LinkError, toLinkError } from './errors.js';
-import { createProviderFetch, type HttpOptions } from './http.js';
-import { silentLogger, type Logger } from './logger.js';
-import { displayNameFor, resolveProvider, type Provider, type ProviderSettings } from './providers.js';
+import { createProviderFetch } from './http.js';
+import type { EventBody, LinkAttempt, LinkingRun, LinkOptions, RevokeResult } from './link-types.js';
+import { displayNameFor, resolveProvider, type Provider } from './providers.js';
+import { isFresh } from './refresh-timing.js';
 import { revokeAtProvider } from './revocation.js';
-import { englishPrompt, iso, type LinkEvent, type LinkState, type PromptFormatter, type Snapshot } from './snapshot.js';
-import type { StoredLink, TokenSet, TokenStore } from './store.js';
+import { buildSnapshot, englishPrompt, iso, type LinkEvent, type LinkState, type PromptFormatter, type Snapshot } from './snapshot.js';
+import type { StoredLink } from './store.js';
+import { TokenKeeper } from './token-keeper.js';
 import { toTokenSet } from './token-set.js';
-
-export interface LinkOptions {
-  /** Stable id (the config node's id): names the store file. */
-  id: string;
-  /** Slug `[a-z0-9-]+` used in topics and pages (the snapshot's `link`). */
-  slug: string;
-  settings: ProviderSettings;
-  store: TokenStore;
-  clock?: Clock;
-  http?: HttpOptions;
-  logger?: Logger;
-  /** Source of jitter in [0, 1). */
-  random?: () => number;
-  formatPrompt?: PromptFormatter;
-  /** How codes are made when the provider has no device flow (the pairing page, issue 5). */
-  pairing?: LinkingMethod;
-}
-
-/** What `start()` gives: the code to show now, and the snapshot the attempt ends with. */
-export interface LinkAttempt {
-  pending: Snapshot;
-  finished: Promise<Snapshot>;
-}
-
-export interface RevokeResult {
-  snapshot: Snapshot;
-  /** Where the person can remove the app's access by hand, when the provider has such a page. */
-  manageUrl: string | null;
-}
-
-/** The linking attempt under way: its code and how to stop it. */
-interface LinkingRun {
-  session: LinkingSession;
-  controller: AbortController;
-  finished: Promise<Snapshot>;
-}
-
-/** Refresh this long before expiry, as a share of the token's lifetime (plus up to half as much jitter). */
-const REFRESH_LEAD_SHARE = 0.1;
-/** An access token this close to expiry is not handed out. */
-const EXPIRY_SKEW_MS = 30_000;
-const RETRY_BASE_MS = 5_000;
-const RETRY_MAX_MS = 10 * 60_000;
-const RELINK_SOON_MS = 14 * 24 * 60 * 60 * 1000;
-/** Refresh answers after which only linking again helps. */
-const GRANT_GONE: ReadonlySet<string> = new Set(['invalid_grant', 'refresh_expired']);
-
-/** A LinkEvent before it is stamped with its time. */
-type EventBody = LinkEvent extends infer E ? (E extends unknown ? Omit<E, 'at'> : never) : never;
 
 /**
  * One linked account's state machine. After every change it emits each `event` that happened, with
  * the snapshot after the change, then `snapshot` with the same snapshot and those events. Never calls
  * back into its users.
  */
-export class Link extends EventEmitter<{ snapshot: [Snapshot, readonly LinkEvent[]]; event: [LinkEvent, Snapshot] }> {
-  readonly id: string;
-  readonly slug: string;
-  private readonly options: LinkOptions;
-  private readonly clock: Clock;
-  private readonly log: Logger;
-  private readonly random: () => number;
+export class Link extends TokenKeeper {
   private readonly formatPrompt: PromptFormatter;
-
-  private state: LinkState = 'unlinked';
-  private stored: StoredLink | null = null;
-  private lastError: LinkError | null = null;
   private attempt: LinkingRun | null = null;
   private starting: Promise<LinkAttempt> | undefined;
   private startingController: AbortController | undefined;
   private providerPromise: Promise<Provider> | undefined;
-  private inflightRefresh: Promise<TokenSet> | undefined;
-  /** Bumped when the tokens are replaced or removed, so a late refresh cannot resurrect old ones. */
-  private generation = 0;
-  private failures = 0;
-  private retryNotBefore = 0;
-  private relinkSoonAnnounced = false;
-  private wakeTimer: TimerHandle | undefined;
-  /** When the armed wake should refresh: the jittered lead chosen by scheduleWake, not re-rolled on waking. */
-  private plannedRefreshAt: number | undefined;
   private updatedAt: number;
-  private closed = false;
   private current: Snapshot;
 
   constructor(options: LinkOptions) {
-    super();
-    if (!/^[a-z0-9-]+$/.test(options.slug)) {
-      throw new LinkError('config', `The link name "${options.slug}" may only use a-z, 0-9 and "-".`);
-    }
-    this.options = options;
-    this.id = options.id;
-    this.slug = options.slug;
-    this.clock = options.clock ?? systemClock;
-    this.log = options.logger ?? silentLogger;
-    this.random = options.random ?? Math.random;
+    super(options);
     this.formatPrompt = options.formatPrompt ?? englishPrompt;
     this.updatedAt = this.clock.now();
     this.current = this.build();
+  }
+
+  protected get linking(): boolean {
+    return this.attempt !== null;
   }
 
   /** The latest snapshot. */
@@ -192,18 +118,6 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot, readonly LinkEvent
     return this.attempt.finished;
   }
 
-  /**
-   * A valid access token, refreshing first when it has expired. However many callers ask at once,
-   * at most one refresh goes to the provider.
-   */
-  async accessToken(): Promise<string> {
-    this.assertOpen();
-    const stored = this.usableStored();
-    if (this.isFresh(stored.tokens)) return stored.tokens.accessToken;
-    if (this.clock.now() < this.retryNotBefore && this.lastError) throw this.lastError;
-    return (await this.refreshTokens()).accessToken;
-  }
-
   /** Refreshes now (joining any refresh under way) and returns the new snapshot. */
   async refresh(): Promise<Snapshot> {
     this.assertOpen();
@@ -236,9 +150,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot, readonly LinkEvent
       problem = await revokeAtProvider(provider, stored.tokens);
     }
     await this.options.store.delete(this.id);
-    this.failures = 0;
-    this.retryNotBefore = 0;
-    this.relinkSoonAnnounced = false;
+    this.timing.restart();
     this.lastError = problem;
     this.log.info(`[${this.slug}] revoked${problem ? ` (provider not told: ${problem.code})` : ''}`);
     this.changed('unlinked', { event_type: 'revoked', provider_revoked: Boolean(provider?.canRevoke && !problem) });
@@ -263,7 +175,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot, readonly LinkEvent
     await this.options.store.delete(this.id);
   }
 
-  private provider(): Promise<Provider> {
+  protected provider(): Promise<Provider> {
     this.providerPromise ??= resolveProvider(
       this.options.settings,
       createProviderFetch(this.options.http ?? {}, this.clock),
@@ -298,9 +210,7 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot, readonly LinkEvent
     this.attempt = null;
     this.generation++;
     this.stored = record;
-    this.failures = 0;
-    this.retryNotBefore = 0;
-    this.relinkSoonAnnounced = false;
+    this.timing.restart();
     this.lastError = null;
     const accountChanged = Boolean(previous && account && previous.id !== account.id);
     this.log.info(`[${this.slug}] linked${account ? ` as ${account.name}` : ''}`);
@@ -334,182 +244,15 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot, readonly LinkEvent
   private restingState(): LinkState {
     if (!this.stored) return 'unlinked';
     if (this.stored.problem) return 'relink_required';
-    return this.isFresh(this.stored.tokens) || this.failures === 0 ? 'linked' : 'error';
+    return isFresh(this.stored.tokens, this.clock.now()) || this.timing.failures === 0 ? 'linked' : 'error';
   }
 
-  private refreshTokens(): Promise<TokenSet> {
-    this.inflightRefresh ??= this.performRefresh().finally(() => {
-      this.inflightRefresh = undefined;
-    });
-    return this.inflightRefresh;
-  }
-
-  private async performRefresh(): Promise<TokenSet> {
-    const stored = this.usableStored();
-    const refreshToken = stored.tokens.refreshToken;
-    if (!refreshToken) {
-      const problem = new LinkError('refresh_expired', 'The access expired and the provider gave no way to renew it. Link the account again.');
-      await this.relinkRequired(problem);
-      throw problem;
-    }
-    const generation = this.generation;
-    const provider = await this.provider().catch((err: unknown) => this.refreshFailed(err, generation));
-    let response: oauth.TokenEndpointResponse;
-    try {
-      response = await oauth.refreshTokenGrant(provider.config, refreshToken);
-    } catch (err) {
-      return this.refreshFailed(toLinkError(err, provider.displayName), generation);
-    }
-    const tokens = toTokenSet(response, stored.tokens, this.clock.now(), provider.profile.expiry.kind === 'fixed');
-    const record: StoredLink = { ...stored, tokens, problem: null };
-    if (generation !== this.generation) {
-      // Revoked or relinked meanwhile: these tokens belong to a grant we no longer hold.
-      throw new LinkError('not_linked', 'The link changed while it was being refreshed.');
-    }
-    // The rotated refresh token must be on disk before anyone uses the new access token. If the disk
-    // refuses, the provider has already retired the old token: dropping the new one would lose the
-    // link, so it is kept in memory (and saved by the next refresh) and the failure is reported.
-    let unsaved: LinkError | null = null;
-    try {
-      await this.options.store.write(this.id, record);
-    } catch (err) {
-      unsaved = new LinkError(
-        'store_failed',
-        `The refreshed link could not be saved (${(err as Error).message}). It keeps working, but would be lost if Node-RED restarts before the next refresh saves it.`,
-      );
-    }
-    this.stored = record;
-    this.failures = 0;
-    this.retryNotBefore = 0;
-    this.lastError = unsaved;
-    this.log.debug(`[${this.slug}] refreshed; access token valid until ${iso(tokens.expiresAt)}`);
-    const events: EventBody[] = [{ event_type: 'refreshed', token_expires_at: iso(tokens.expiresAt) }];
-    if (unsaved) {
-      this.log.error(`[${this.slug}] ${unsaved.message}`);
-      events.push({ event_type: 'error', error: unsaved.toJSON() });
-    }
-    this.changed(this.attempt ? 'pending' : 'linked', ...events);
-    this.scheduleWake();
-    return tokens;
-  }
-
-  private async refreshFailed(err: unknown, generation: number): Promise<never> {
-    const problem = toLinkError(err, this.providerName());
-    if (generation !== this.generation) throw problem;
-    if (GRANT_GONE.has(problem.code)) {
-      await this.relinkRequired(problem);
-      throw problem;
-    }
-    // Anything else (an outage, a wrong client secret fixed later, a full disk) may pass: retry, spaced.
-    this.failures++;
-    const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failures - 1)) * (1 + this.random() * 0.2);
-    const delay = Math.max(backoff, problem.retryAfterMs ?? 0);
-    this.retryNotBefore = this.clock.now() + delay;
-    this.lastError = problem;
-    this.log.warn(`[${this.slug}] refresh failed (${problem.code}); retrying in ${Math.round(delay / 1000)} s`);
-    const stillValid = this.stored ? this.isFresh(this.stored.tokens) : false;
-    this.changed(this.attempt ? 'pending' : stillValid ? 'linked' : 'error', {
-      event_type: 'refresh_failed',
-      error: problem.toJSON(),
-      retry_at: iso(this.retryNotBefore),
-    });
-    this.scheduleWake();
-    throw problem;
-  }
-
-  /** The grant is gone for good: keep the account (for the snapshot) and remember why. */
-  private async relinkRequired(problem: LinkError): Promise<void> {
-    this.lastError = problem;
-    this.clearWake();
-    if (this.stored) {
-      this.stored = { ...this.stored, problem: problem.toJSON() };
-      await this.options.store.write(this.id, this.stored).catch((err: unknown) => {
-        this.log.warn(`[${this.slug}] could not record that a relink is required: ${(err as Error).message}`);
-      });
-    }
-    this.log.warn(`[${this.slug}] relink required: ${problem.message}`);
-    this.changed(this.attempt ? 'pending' : 'relink_required', { event_type: 'relink_required', error: problem.toJSON() });
-  }
-
-  /** One timer per link: the next refresh, retry, relink warning or horizon, whichever comes first. */
-  private scheduleWake(): void {
-    this.clearWake();
-    const stored = this.stored;
-    if (this.closed || !stored || stored.problem) return;
-    const { tokens } = stored;
-    const due: number[] = [];
-    if (tokens.refreshExpiresAt !== null) {
-      due.push(tokens.refreshExpiresAt);
-      if (!this.relinkSoonAnnounced) due.push(tokens.refreshExpiresAt - RELINK_SOON_MS);
-    }
-    if (tokens.expiresAt !== null) {
-      const lifetime = Math.max(0, tokens.expiresAt - tokens.obtainedAt);
-      const lead = lifetime * REFRESH_LEAD_SHARE * (1 + this.random() * 0.5);
-      this.plannedRefreshAt = tokens.expiresAt - lead;
-      due.push(Math.max(this.plannedRefreshAt, this.retryNotBefore));
-      // While refreshes fail, turn to `error` when the token goes out of use, not at the next
-      // retry, which may be minutes later.
-      if (this.failures > 0 && this.isFresh(tokens)) due.push(tokens.expiresAt - EXPIRY_SKEW_MS);
-    }
-    if (due.length === 0) return;
-    const at = Math.min(...due);
-    this.wakeTimer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
-      this.wakeTimer = undefined;
-      this.wake().catch((err: unknown) => this.log.error(`[${this.slug}] ${(err as Error).message}`));
-    });
-  }
-
-  private async wake(): Promise<void> {
-    const stored = this.stored;
-    if (this.closed || !stored || stored.problem) return;
-    const now = this.clock.now();
-    const { refreshExpiresAt } = stored.tokens;
-    if (refreshExpiresAt !== null && now >= refreshExpiresAt) {
-      await this.relinkRequired(
-        new LinkError('refresh_expired', `${this.providerName()} links last a limited time and this one has ended. Link the account again.`),
-      );
-      return;
-    }
-    if (refreshExpiresAt !== null && !this.relinkSoonAnnounced && now >= refreshExpiresAt - RELINK_SOON_MS) {
-      this.relinkSoonAnnounced = true;
-      this.changed(this.state, { event_type: 'relink_soon', refresh_expires_at: iso(refreshExpiresAt) });
-    }
-    if (this.failures > 0 && this.state === 'linked' && !this.isFresh(stored.tokens)) this.changed('error');
-    const refreshDue = stored.tokens.expiresAt !== null && now >= (this.plannedRefreshAt ?? 0);
-    if (refreshDue && now >= this.retryNotBefore) {
-      await this.refreshTokens().catch(() => undefined);
-      return;
-    }
-    this.scheduleWake();
-  }
-
-  private clearWake(): void {
-    if (this.wakeTimer) this.clock.clearTimer(this.wakeTimer);
-    this.wakeTimer = undefined;
-  }
-
-  private isFresh(tokens: TokenSet): boolean {
-    return tokens.expiresAt === null || this.clock.now() < tokens.expiresAt - EXPIRY_SKEW_MS;
-  }
-
-  private usableStored(): StoredLink {
-    if (!this.stored) throw new LinkError('not_linked', 'This account is not linked yet. Start linking first.');
-    if (this.stored.problem) {
-      throw new LinkError(this.stored.problem.code, this.stored.problem.message);
-    }
-    return this.stored;
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new LinkError('closed', 'The link was closed.');
-  }
-
-  private providerName(): string {
+  protected providerName(): string {
     return displayNameFor(this.options.settings);
   }
 
   /** Moves to `state` and tells the listeners: each event first, with the new snapshot, then the snapshot. */
-  private changed(state: LinkState, ...bodies: EventBody[]): Snapshot {
+  protected changed(state: LinkState, ...bodies: EventBody[]): Snapshot {
     this.state = state;
     this.updatedAt = this.clock.now();
     this.current = this.build();
@@ -521,23 +264,16 @@ export class Link extends EventEmitter<{ snapshot: [Snapshot, readonly LinkEvent
   }
 
   private build(): Snapshot {
-    const session = this.state === 'pending' ? this.attempt?.session : undefined;
-    const tokens = this.stored?.tokens;
-    return {
-      link: this.slug,
+    return buildSnapshot({
+      slug: this.slug,
       provider: this.options.settings.provider,
+      providerName: this.providerName(),
       state: this.state,
-      account: this.stored?.account ?? null,
-      user_code: session?.userCode ?? null,
-      verification_uri: session?.verificationUri ?? null,
-      verification_uri_complete: session?.verificationUriComplete ?? null,
-      code_expires_at: iso(session?.expiresAt),
-      token_expires_at: iso(tokens?.expiresAt),
-      refresh_expires_at: iso(tokens?.refreshExpiresAt),
-      scopes: tokens?.scope ? tokens.scope.split(/\s+/).filter(Boolean) : null,
-      prompt: session ? this.formatPrompt({ provider: this.providerName(), url: session.verificationUri, code: session.userCode }) : null,
-      error: this.lastError?.toJSON() ?? null,
-      updated_at: new Date(this.updatedAt).toISOString(),
-    };
+      session: this.state === 'pending' ? this.attempt?.session : undefined,
+      stored: this.stored,
+      error: this.lastError,
+      updatedAt: this.updatedAt,
+      formatPrompt: this.formatPrompt,
+    });
   }
 }

@@ -1,5 +1,7 @@
 import type { Account } from './account.js';
-import type { LinkErrorCode } from './errors.js';
+import type { LinkingSession } from './device-flow.js';
+import type { LinkError, LinkErrorCode } from './errors.js';
+import type { StoredLink } from './store.js';
 
 /** Where a link stands; `pending` means a code is waiting for a person. */
 export type LinkState = 'unlinked' | 'pending' | 'linked' | 'relink_required' | 'error';
@@ -69,4 +71,40 @@ export const englishPrompt: PromptFormatter = ({ provider, url, code }) =>
 /** Epoch ms as an ISO string; null stays null. */
 export function iso(epochMs: number | null | undefined): string | null {
   return epochMs === null || epochMs === undefined ? null : new Date(epochMs).toISOString();
+}
+
+/** Everything a snapshot is made from. */
+export interface SnapshotParts {
+  slug: string;
+  provider: string;
+  providerName: string;
+  state: LinkState;
+  /** The code on show, only while `pending`. */
+  session: LinkingSession | undefined;
+  stored: StoredLink | null;
+  error: LinkError | null;
+  updatedAt: number;
+  formatPrompt: PromptFormatter;
+}
+
+/** The snapshot of a link: what may be shown of it, and nothing secret. */
+export function buildSnapshot(parts: SnapshotParts): Snapshot {
+  const { session, stored } = parts;
+  const tokens = stored?.tokens;
+  return {
+    link: parts.slug,
+    provider: parts.provider,
+    state: parts.state,
+    account: stored?.account ?? null,
+    user_code: session?.userCode ?? null,
+    verification_uri: session?.verificationUri ?? null,
+    verification_uri_complete: session?.verificationUriComplete ?? null,
+    code_expires_at: iso(session?.expiresAt),
+    token_expires_at: iso(tokens?.expiresAt),
+    refresh_expires_at: iso(tokens?.refreshExpiresAt),
+    scopes: tokens?.scope ? tokens.scope.split(/\s+/).filter(Boolean) : null,
+    prompt: session ? parts.formatPrompt({ provider: parts.providerName, url: session.verificationUri, code: session.userCode }) : null,
+    error: parts.error?.toJSON() ?? null,
+    updated_at: new Date(parts.updatedAt).toISOString(),
+  };
 }

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Link, type LinkOptions } from '../../src/core/link.js';
+import { Link } from '../../src/core/link.js';
+import type { LinkOptions } from '../../src/core/link-types.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { LinkEvent, LinkEventType, Snapshot } from '../../src/core/snapshot.js';
 import { TokenStore } from '../../src/core/store.js';
