@@ -5,7 +5,7 @@ import { createProviderFetch, parseRetryAfter } from '../../src/core/http.js';
 import { isHomeNetworkHost, resolveProvider } from '../../src/core/providers.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { MockProvider } from '../helpers/mock-provider.js';
-import { startTestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider } from '../../demo/sign-in-server.js';
 
 const MiB = 1024 * 1024;
 

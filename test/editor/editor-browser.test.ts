@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 
 /**
  * The editor in a real Node-RED (this package from dist/) driven by headless Chromium: the config

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { cleanupTempDirs } from '../helpers/core-fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 import { startPairingHub, type PairingHub } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
