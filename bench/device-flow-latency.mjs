@@ -4,7 +4,7 @@
 // evenly over one interval (mean about half of it), plus the token exchange, the account read and
 // the encrypted store write.
 //
-// The provider is a real authorization server (oidc-provider, test/helpers/oidc-server.ts, in this
+// The provider is a real authorization server (oidc-provider, demo/sign-in-server.ts, in this
 // process the bench starts). oidc-provider sends no `interval` (clients then use RFC 8628's 5 s); a loopback proxy in
 // front of its device authorization endpoint adds `interval: N` so other intervals can be measured.
 // For each interval, BENCH_LINKS links start at once; each waits a random 1 to 3 intervals after its
@@ -198,8 +198,8 @@ async function serveProvider() {
   const requireBuilt = createRequire(import.meta.url);
   // The stand-in provider is the tests' (TypeScript) helper; load it as CommonJS through tsx.
   requireBuilt('tsx/cjs/api').register();
-  /** @type {typeof import('../test/helpers/oidc-server.js')} */
-  const { startTestProvider, DEVICE_CODE_GRANT } = requireBuilt(path.join(root, 'test/helpers/oidc-server.ts'));
+  /** @type {typeof import('../demo/sign-in-server.js')} */
+  const { startTestProvider, DEVICE_CODE_GRANT } = requireBuilt(path.join(root, 'demo/sign-in-server.ts'));
   const provider = await startTestProvider({ accessTokenTtl: 3600 });
   process.on('disconnect', () => provider.close().finally(() => process.exit(0)));
   process.on('message', async (message) => {

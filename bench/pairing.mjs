@@ -26,8 +26,8 @@ const { PairingCoordinator } = requireBuilt(path.join(root, 'dist/core/pairing.j
 const { mountPairingPage } = requireBuilt(path.join(root, 'dist/web/index.js'));
 // The stand-in provider is the tests' (TypeScript) helper; the package is CommonJS, so load it as such.
 requireBuilt('tsx/cjs/api').register();
-/** @type {typeof import('../test/helpers/oidc-server.js')} */
-const { startTestProvider } = requireBuilt(path.join(root, 'test/helpers/oidc-server.ts'));
+/** @type {typeof import('../demo/sign-in-server.js')} */
+const { startTestProvider } = requireBuilt(path.join(root, 'demo/sign-in-server.ts'));
 
 const provider = await startTestProvider({ allowAnyRedirectUri: true });
 const { dir, cleanup } = tempDir('pairing');

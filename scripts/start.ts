@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { startTestProvider } from '../test/helpers/oidc-server.js';
+import { startTestProvider } from '../demo/sign-in-server.js';
 import { demoFlow } from './demo-flow.js';
 import { freePort, packageRoot, prepareUserDir, spawnNodeRed } from './node-red-home.js';
 

@@ -4,6 +4,7 @@ import type { ErrorSummary, Snapshot } from './snapshot.js';
 
 /** What a flow, the editor or an MQTT client can ask of a link. */
 export const LINK_ACTIONS = ['start', 'cancel', 'refresh', 'revoke', 'status'] as const;
+/** One of LINK_ACTIONS. */
 export type LinkAction = (typeof LINK_ACTIONS)[number];
 
 /** True for the names in LINK_ACTIONS. */

@@ -9,6 +9,7 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
+/** A timer set on a Clock, to clear it again. */
 export type TimerHandle = { readonly id: number };
 
 class SystemClock implements Clock {
@@ -51,6 +52,7 @@ class SystemClock implements Clock {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The real clock: `Date.now()` and unref'd timers that never keep Node-RED alive. */
 export const systemClock = new SystemClock();
 
 /** Waits on `clock`; rejects with `signal.reason` as soon as the signal aborts, clearing the timer. */

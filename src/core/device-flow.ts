@@ -14,6 +14,7 @@ export interface LinkingSession {
   tokens: Promise<oauth.TokenEndpointResponse>;
 }
 
+/** What a linking method is given for one attempt. */
 export interface LinkingContext {
   provider: Provider;
   clock: Clock;

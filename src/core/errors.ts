@@ -45,6 +45,7 @@ const TRANSIENT: ReadonlySet<LinkErrorCode> = new Set<LinkErrorCode>([
   'provider_error',
 ]);
 
+/** A failure with a stable `code` and a message a person can act on. */
 export class LinkError extends Error {
   override readonly name = 'LinkError';
   readonly code: LinkErrorCode;

@@ -2,6 +2,7 @@ import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { Clock } from './clock.js';
 import { LinkError } from './errors.js';
 
+/** Limits and transport for talking to providers. */
 export interface HttpOptions {
   /** undici dispatcher; tests pass a MockAgent. Default: an Agent with the timeouts below. */
   dispatcher?: Dispatcher;

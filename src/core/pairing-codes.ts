@@ -2,7 +2,9 @@ import { randomInt } from 'node:crypto';
 
 /** Letters without vowels (no words) and without look-alikes of digits. */
 export const CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+/** Letters in a code (shown as two groups of four). */
 export const CODE_LENGTH = 8;
+/** How long a code can be entered. */
 export const CODE_LIFETIME_MS = 10 * 60_000;
 
 /** A code from the CSPRNG: `randomInt` draws by rejection, so every letter is equally likely. */

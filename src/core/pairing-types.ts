@@ -5,6 +5,7 @@ import type { LinkError } from './errors.js';
 import type { Provider } from './providers.js';
 import type { Snapshot } from './snapshot.js';
 
+/** How the runtime sets up its one PairingCoordinator. */
 export interface PairingCoordinatorOptions {
   /** Node-RED's `httpNodeRoot` ('/' by default): the page lives at `<root>link`. */
   httpNodeRoot?: string;
@@ -27,6 +28,7 @@ export interface SnapshotSource {
   off(event: 'snapshot', listener: (snapshot: Snapshot) => void): unknown;
 }
 
+/** Where one Link's pairing page and redirect URI are. */
 export interface PairingMethodOptions {
   /** How a phone reaches the hub, e.g. `http://192.168.1.20:1880` (see `defaultPublicUrl` in src/web). */
   publicUrl: string;

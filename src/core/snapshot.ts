@@ -45,6 +45,7 @@ export type LinkEvent = { at: string } & (
   | { event_type: 'error'; error: ErrorSummary }
 );
 
+/** The `event_type` of a LinkEvent. */
 export type LinkEventType = LinkEvent['event_type'];
 
 /** Every event type, in the order a link's life meets them (Home Assistant's event entity lists them). */

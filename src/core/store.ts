@@ -20,6 +20,7 @@ export interface TokenSet {
   refreshExpiresAt: number | null;
 }
 
+/** What the store keeps for one link: its tokens, its account, and why it needs relinking, if it does. */
 export interface StoredLink {
   tokens: TokenSet;
   account: Account | null;

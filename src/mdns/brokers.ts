@@ -1,4 +1,5 @@
-import { Bonjour, type Service } from 'bonjour-service';
+import type { Bonjour, Service } from 'bonjour-service';
+import { guardedBonjour, type MdnsOptions } from './guarded-bonjour.js';
 
 /** An MQTT broker that answered an mDNS browse. */
 export interface DiscoveredBroker {
@@ -13,9 +14,6 @@ export interface DiscoveredBroker {
   secure: boolean;
   txt: Record<string, string>;
 }
-
-/** multicast-dns options (interface, port, bind, ...): tests keep traffic on the loopback interface. */
-export type MdnsOptions = Record<string, unknown>;
 
 export interface DiscoverOptions {
   /** How long to listen for answers; default 2000 ms. */
@@ -38,7 +36,7 @@ export function discoverBrokers(options: DiscoverOptions = {}): Promise<Discover
     let failure: Error | undefined;
     let bonjour: Bonjour;
     try {
-      bonjour = new Bonjour(options.mdns ?? {}, (err: Error) => {
+      bonjour = guardedBonjour(options.mdns ?? {}, (err) => {
         failure ??= err;
       });
     } catch (err) {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { Bonjour } from 'bonjour-service';
 import { normalizeRoot } from '../core/index.js';
+import { guardedBonjour } from './guarded-bonjour.js';
 
 /** The part of bonjour-service the advert uses (tests pass a stand-in). */
 export interface BonjourPublisher {
@@ -34,8 +34,8 @@ export interface PairingAdvert {
  */
 export function advertisePairingPage(options: PairingAdvertOptions): PairingAdvert {
   const ownsBonjour = !options.bonjour;
-  const report = (err: unknown): void => options.onError?.(err instanceof Error ? err : new Error(String(err)));
-  const bonjour: BonjourPublisher = options.bonjour ?? ownBonjour(report);
+  const bonjour: BonjourPublisher =
+    options.bonjour ?? (guardedBonjour({}, (err) => options.onError?.(err)) as unknown as BonjourPublisher);
   const service = {
     name: (options.name ?? `Account link on ${hostname().split('.')[0] || 'hub'}`).slice(0, 63),
     type: 'http' as const,
@@ -58,17 +58,4 @@ export function advertisePairingPage(options: PairingAdvertOptions): PairingAdve
       return stopped;
     },
   };
-}
-
-/**
- * A bonjour-service instance whose failures are reported, not thrown: its default error callback
- * throws, and its multicast socket emits 'error' (EACCES, EADDRINUSE) with nobody listening, either
- * of which would take the whole Node-RED process down.
- */
-function ownBonjour(report: (err: unknown) => void): BonjourPublisher {
-  const bonjour = new Bonjour({}, report);
-  const socket = (bonjour as unknown as { server?: { mdns?: { on?: (event: string, listener: (err: unknown) => void) => void } } })
-    .server?.mdns;
-  socket?.on?.('error', report);
-  return bonjour as unknown as BonjourPublisher;
 }

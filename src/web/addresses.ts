@@ -48,4 +48,5 @@ export const REDIRECT_SETUPS = `Three ways to register a redirect URI for the pa
 
 3. No https and no pasting: host docs/relay/index.html on any https host (GitHub Pages works) and
    register its address. The page reads the hub's address from the signed state and forwards the
-   answer to it; it forwards only to loopback, private-network and .local addresses.`;
+   answer to it; it forwards only to loopback, private-network, .local, .home.arpa and .internal
+   addresses.`;

@@ -6,7 +6,7 @@ import { isHomeNetworkHost } from '../../src/core/home-network.js';
 import { resolveProvider } from '../../src/core/providers.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { MockProvider } from '../helpers/mock-provider.js';
-import { startTestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider } from '../../demo/sign-in-server.js';
 
 const MiB = 1024 * 1024;
 

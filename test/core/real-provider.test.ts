@@ -4,7 +4,7 @@ import { Link } from '../../src/core/link.js';
 import type { ProviderSettings } from '../../src/core/providers.js';
 import { cleanupTempDirs, makeLink } from '../helpers/core-fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { DEVICE_CODE_GRANT, startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { DEVICE_CODE_GRANT, startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 
 /** The linking engine against a real authorization server (oidc-provider) on loopback. */
 describe('core: Link against a real OIDC provider', function () {

@@ -179,6 +179,20 @@ describe('editor script', () => {
     }
   });
 
+  it('newer(a, b): the panel takes a snapshot only when it is not older than the one shown (bug 2)', () => {
+    const source = /\n {4}function newer\(a, b\) \{[\s\S]*?\n {4}\}/.exec(editorHtml)?.[0];
+    assert.ok(source, 'newer() found in the editor script');
+    const newer = vm.runInNewContext(`(${source.trim()})`) as (a: object, b: object | null) => boolean;
+    const at = (iso: string) => ({ state: 'linked', updated_at: iso });
+    assert.equal(newer(at('2026-01-01T10:00:00.000Z'), null), true, 'anything beats nothing');
+    assert.equal(newer(at('2026-01-01T10:00:00.001Z'), at('2026-01-01T10:00:00.000Z')), true);
+    assert.equal(newer(at('2026-01-01T09:59:59.999Z'), at('2026-01-01T10:00:00.000Z')), false, 'a late reply');
+    assert.equal(newer(at('2026-01-01T10:00:00.000Z'), at('2026-01-01T10:00:00.000Z')), true, 'a tie goes to the later arrival');
+    assert.equal(newer(at('2026-01-01T10:00:00Z'), at('2026-01-01T10:00:00.5Z')), false, 'compared as times, not as text');
+    assert.equal(newer(at('2026-01-01T10:00:00Z'), { state: 'linked' }), true, 'a shown snapshot without a time is replaced');
+    assert.equal(newer({ state: 'linked' }, at('2026-01-01T10:00:00Z')), false, 'one without a time does not replace one with');
+  });
+
   it('ships an icon for every action node', () => {
     const icons = readdirSync(path.join(root, 'nodes/icons'));
     for (const m of editorHtml.matchAll(/registerAction\("[^"]+", "[^"]+", "([^"]+)"/g)) {

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 
 /**
  * The editor in a real Node-RED (this package from dist/) driven by headless Chromium: the config
@@ -220,6 +220,41 @@ describe('editor in headless Chromium', function () {
     await page.click('#node-dialog-cancel');
     const comms = await page.evaluate(() => (window as any).accountLinkComms);
     assert.equal(comms.subscribed, comms.unsubscribed);
+    assert.deepEqual(errors, []);
+  });
+
+  it('keeps the newest snapshot when an admin reply arrives after a newer live push (bug 2)', async () => {
+    const { page, errors } = await englishEditor();
+    await editConfig(page, 'acc1');
+    await page.waitForSelector('#node-config-account-link-start:visible');
+    // Hold the reply to "Link account" (a pending snapshot) until the link has moved on.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let replied!: () => void;
+    const replyHeld = new Promise<void>((resolve) => (replied = resolve));
+    await page.route(`${base}/account-link/acc1/start`, async (route) => {
+      const response = await route.fetch();
+      replied();
+      await released;
+      await route.fulfill({ response });
+    });
+    try {
+      await page.click('#node-config-account-link-start');
+      await replyHeld;
+      await page.waitForSelector('.account-link-code');
+      // Someone else cancels (a flow, MQTT, another editor): the live push says "Not linked".
+      assert.equal((await fetch(`${base}/account-link/acc1/cancel`, { method: 'POST' })).status, 200);
+      await page.waitForFunction(() => document.querySelector('#node-config-account-link-state')?.textContent === 'Not linked');
+      release();
+      // The late reply ends the busy state: whichever of start or cancel shows is enabled again.
+      await page.waitForSelector('#node-config-account-link-start:visible:enabled, #node-config-account-link-cancel:visible:enabled');
+      assert.equal(await page.textContent('#node-config-account-link-state'), 'Not linked', 'the older reply was not shown');
+      assert.equal(await page.$('.account-link-code'), null);
+    } finally {
+      release();
+      await page.unroute(`${base}/account-link/acc1/start`);
+    }
+    await closeConfig(page);
     assert.deepEqual(errors, []);
   });
 

@@ -13,7 +13,7 @@ import { FaultProxy } from '../helpers/faults-proxy.js';
 import { linkByDevice, proxiedOidcLink } from '../helpers/faults-links.js';
 import { evidence, faultSuite, figure } from '../helpers/faults-suite.js';
 import { TokenStore } from '../../src/core/index.js';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 
 const KILLS = Number(process.env.ACCOUNT_LINK_FAULT_KILLS ?? 100);
 /** A kill lands uniformly within this long after the post-restart checks (about two refresh cycles). */

@@ -13,7 +13,7 @@ import { linkByDevice, mqttNode, proxiedOidcLink, seedLink } from '../helpers/fa
 import { FaultNodeRed, observerNodes, sleep } from '../helpers/faults-node-red.js';
 import { FaultProxy } from '../helpers/faults-proxy.js';
 import { evidence, faultSuite, figure } from '../helpers/faults-suite.js';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 
 const RESTARTS = 20;
 /** "Within seconds": generous for a loaded 2-core machine; the measured times are reported. */

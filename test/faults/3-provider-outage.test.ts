@@ -18,7 +18,7 @@ import { FaultNodeRed, observerNodes, sleep } from '../helpers/faults-node-red.j
 import { FaultProxy, type ProxyMode } from '../helpers/faults-proxy.js';
 import { evidence, faultSuite, figure } from '../helpers/faults-suite.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 
 /** The engine hands out no access token this close to its expiry (src/core/link.ts EXPIRY_SKEW_MS). */
 const EXPIRY_SKEW_MS = 30_000;

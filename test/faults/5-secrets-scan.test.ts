@@ -13,7 +13,7 @@ import { proxiedOidcLink } from '../helpers/faults-links.js';
 import { FaultNodeRed, observerNodes } from '../helpers/faults-node-red.js';
 import { FaultProxy } from '../helpers/faults-proxy.js';
 import { cleanupEvidence, evidence, faultSuite, figure } from '../helpers/faults-suite.js';
-import { startTestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider } from '../../demo/sign-in-server.js';
 
 /** Every file under `dir` except the encrypted token store and the package symlink. */
 async function userDirFiles(dir: string): Promise<string[]> {

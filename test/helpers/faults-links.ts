@@ -4,7 +4,7 @@ import path from 'node:path';
 import { TokenStore, type Account, type TokenSet } from '../../src/core/index.js';
 import type { FaultNodeRed } from './faults-node-red.js';
 import type { FaultProxy } from './faults-proxy.js';
-import type { TestProvider } from './oidc-server.js';
+import type { TestProvider } from '../../demo/sign-in-server.js';
 
 /** An `oidc` link whose token, device and userinfo endpoints go through `proxy`. */
 export function proxiedOidcLink(id: string, slug: string, provider: TestProvider, proxy: FaultProxy, extra: Record<string, unknown> = {}) {

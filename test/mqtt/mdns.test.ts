@@ -1,6 +1,8 @@
 /** Broker discovery over mDNS, kept on the loopback interface (bonjour-service with multicast loopback). */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
 import { Bonjour } from 'bonjour-service';
 import { discoverBrokers, type MdnsOptions } from '../../src/mdns/index.js';
 import { freePort } from '../helpers/brokers.js';
@@ -48,5 +50,17 @@ describe('mDNS broker discovery', function () {
   it('resolves with nothing when no broker answers', async () => {
     const brokers = await discoverBrokers({ timeoutMs: 200, mdns: await loopbackMdns() });
     assert.deepEqual(brokers, []);
+  });
+
+  it('a multicast socket error during a browse rejects the browse and leaves the process running (bug 3)', async function () {
+    this.timeout(20_000);
+    const script = path.join(__dirname, 'fixtures', 'mdns-socket-error.ts');
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', script], { timeout: 15_000 }, (_err, stdout, stderr) =>
+        resolve({ code: child.exitCode, stdout, stderr }),
+      );
+    });
+    assert.equal(code, 0, `the process died:\n${stderr}`);
+    assert.deepEqual(JSON.parse(stdout.trim()), { rejected: 'send EACCES 224.0.0.251:5353', code: 'EACCES' });
   });
 });

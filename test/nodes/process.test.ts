@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, prepareUserDir, spawnNodeRed } from '../../scripts/node-red-home.js';
 import { TokenStore } from '../../src/core/index.js';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 
 const bcrypt = createRequire(require.resolve('node-red'))('bcryptjs') as { hashSync(text: string, rounds: number): string };
 

@@ -9,7 +9,7 @@ import { TokenStore } from '../../src/core/store.js';
 import { mountPairingPage } from '../../src/web/index.js';
 import { recorder, tempDir, type Recorder } from '../helpers/core-fixtures.js';
 import type { ManualClock } from '../helpers/manual-clock.js';
-import type { TestProvider } from '../helpers/oidc-server.js';
+import type { TestProvider } from '../../demo/sign-in-server.js';
 
 /** A plain express app on loopback with the pairing page mounted, and a way to make Links that use it. */
 export interface PairingHub {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { cleanupTempDirs } from '../helpers/core-fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 import { startPairingHub, visibleText, type PairingHub } from './fixtures.js';
 
 const CODE_SHAPE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;

@@ -6,7 +6,7 @@ import { resolveProvider } from '../../src/core/providers.js';
 import { createProviderFetch } from '../../src/core/http.js';
 import { cleanupTempDirs } from '../helpers/core-fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 import { startPairingHub, visibleText, type PairingHub } from './fixtures.js';
 
 const LOOPBACK = 'http://127.0.0.1:1880/link/callback';

@@ -1,5 +1,5 @@
 /**
- * oidc-provider 8 ships no type declarations. This covers only what the test helpers use;
+ * oidc-provider 8 ships no type declarations. This covers only what sign-in-server.ts uses;
  * everything else stays `unknown` on purpose.
  */
 declare module 'oidc-provider' {

@@ -6,7 +6,8 @@ import { Agent, fetch } from 'undici';
 /**
  * A real OAuth 2.0 / OpenID Connect authorization server (oidc-provider 8) on a free loopback port,
  * for tests that must see what a provider really does: device flow, refresh-token rotation with
- * reuse detection, revocation, introspection, userinfo and authorization code + PKCE.
+ * reuse detection, revocation, introspection, userinfo and authorization code + PKCE. `npm start`
+ * runs it as its demo sign-in server, so it lives outside test/; it is not in the published package.
  *
  * The person's side (entering the code, signing in, consenting) is driven through the provider's
  * own HTML pages the way a browser would: forms, hidden inputs (xsrf), cookies and redirects.
