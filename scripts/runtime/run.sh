@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# Issue 6: the Node-RED-facing tests under Node-RED 5, which needs Node.js >= 22.9.
+# The Node-RED-facing tests on another runtime: a given Node.js major version and Node-RED range
+# (issue 14; CI runs Node 22 and Node 24, each with Node-RED 5).
 #
-# Node.js 22 comes from the npm registry: the platform package node-<os>-<arch>@22 ships the node
-# binary inside it. The package is copied (sources only) into a work folder where node-red@5
-# replaces node-red@4 as the dev dependency; everything else keeps its locked version (undici 7, ...).
-# There it is installed, built and tested with Node 22 first on PATH, so npm, tsc, mocha, tsx and
-# the Node-RED child processes the tests start all run on Node 22.
+# Node.js comes from the npm registry: the platform package node-<os>-<arch>@<major> ships the node
+# binary inside it. The package is copied (sources only) into a work folder where the given
+# node-red range replaces the locked node-red@4 dev dependency; everything else keeps its locked
+# version (undici 7, ...). There it is installed, built and tested with that node first on PATH, so
+# npm, tsc, mocha, tsx and the Node-RED child processes the tests start all run on it.
 #
-# Usage: scripts/nr5/run.sh [mocha spec ...]     (default: test/nodes test/editor test/web test/mqtt)
-# Env:   NR5_CACHE      where Node 22 and the work copy live (default ~/.cache/account-link-nr5);
-#                       a second run reuses both, so only changed packages are installed again.
-#        NR5_NODE_RED   the node-red version range (default ^5.0.0)
-#        NR5_NODE       the Node.js major version (default 22)
+# Usage: scripts/runtime/run.sh <node-major> <node-red-range> [mocha spec ...]
+#        e.g. scripts/runtime/run.sh 24 ^5.0.0
+#        (default specs: test/nodes test/editor test/web test/mqtt)
+# Env:   RUNTIME_CACHE  where each runtime's node and work copy live, one folder per runtime
+#                       (default ~/.cache/account-link-runtime); a second run reuses both, so only
+#                       changed packages are installed again.
 set -euo pipefail
 
+if [ $# -lt 2 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
+  echo "usage: $0 <node-major> <node-red-range> [mocha spec ...]   e.g. $0 24 ^5.0.0" >&2
+  exit 2
+fi
+node_major=$1
+node_red_range=$2
+shift 2
+
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cache=${NR5_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/account-link-nr5}
-node_red_range=${NR5_NODE_RED:-^5.0.0}
-node_major=${NR5_NODE:-22}
-say() { printf 'nr5: %s\n' "$*" >&2; }
+cache_root=${RUNTIME_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/account-link-runtime}
+# One folder per runtime, e.g. node24-node-red-5.0.0 for "24 ^5.0.0", so runtimes never share installs.
+cache="$cache_root/node$node_major-node-red-$(printf '%s' "$node_red_range" | tr -c 'A-Za-z0-9.' '_' | sed 's/^_*//')"
+say() { printf 'runtime node%s: %s\n' "$node_major" "$*" >&2; }
 
 case "$(uname -s)" in
   Linux) os=linux ;;
@@ -32,8 +42,8 @@ case "$(uname -m)" in
 esac
 node_package="node-$os-$arch"
 
-# 1. Node.js 22 from the registry, kept in the cache.
-node_prefix="$cache/node$node_major"
+# 1. Node.js from the registry, kept in this runtime's cache folder.
+node_prefix="$cache/node"
 node_bin="$node_prefix/node_modules/$node_package/bin"
 if ! [ -x "$node_bin/node" ] || ! "$node_bin/node" -v | grep -q "^v$node_major\."; then
   say "installing $node_package@$node_major from the npm registry into $node_prefix"
@@ -43,8 +53,8 @@ fi
 export PATH="$node_bin:$PATH"
 say "node $(node -v) ($node_bin/node)"
 
-# 2. A copy of the package with node-red@5. Its node_modules stays between runs; everything else is
-#    copied afresh, so the copy is exactly the working tree.
+# 2. A copy of the package with the given node-red. Its node_modules stays between runs; everything
+#    else is copied afresh, so the copy is exactly the working tree.
 work="$cache/pkg"
 mkdir -p "$work"
 find "$work" -mindepth 1 -maxdepth 1 ! -name node_modules -exec rm -rf {} +
@@ -59,7 +69,7 @@ node -e '
 ' "$node_red_range"
 
 # npm install (not ci): the lock file pins node-red 4, so npm re-resolves node-red's subtree only.
-# Its `prepare` script builds dist/ with Node 22.
+# Its `prepare` script builds dist/ with this node.
 say "installing the copy with node-red@$node_red_range (npm $(npm -v))"
 npm install --no-audit --no-fund >&2
 
