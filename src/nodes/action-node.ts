@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { LinkError, type Link, type Snapshot } from '../core/index.js';
-import { asLinkError, badgeFor, type AccountLinkConfigNode } from './runtime.js';
+import { LinkError, toLinkError, type Link, type Snapshot } from '../core/index.js';
+import { accountLinkNode } from './config-node.js';
+import { badgeFor } from './status-badge.js';
 
 export interface ActionNodeDef extends NodeDef {
   account: string;
@@ -21,7 +22,7 @@ export function snapshotMessage(msg: NodeMessageInFlow | NodeMessage, snapshot: 
 }
 
 /**
- * Registers an action node type (DESIGN §3): finds its account, mirrors the link's state in the
+ * Registers an action node type: finds its account, mirrors the link's state in the
  * status badge, runs `action` per message and turns failures into `msg.error` + `done(err)`.
  */
 export function registerActionNode<TDef extends ActionNodeDef>(
@@ -33,11 +34,11 @@ export function registerActionNode<TDef extends ActionNodeDef>(
   function ActionNode(this: Node, config: TDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const account = RED.nodes.getNode(config.account) as AccountLinkConfigNode | null;
+    const account = accountLinkNode(RED, config.account);
     let detach: (() => void) | undefined;
     let closed = false;
 
-    if (!account?.ready) {
+    if (!account) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('account-link.status.no-account') });
     } else {
       account.ready.then(
@@ -52,17 +53,17 @@ export function registerActionNode<TDef extends ActionNodeDef>(
             detachExtra?.();
           };
         },
-        (err: unknown) => node.status({ fill: 'red', shape: 'ring', text: asLinkError(err).message }),
+        (err: unknown) => node.status({ fill: 'red', shape: 'ring', text: toLinkError(err, 'the provider').message }),
       );
     }
 
     node.on('input', (msg, send, done) => {
       const fail = (err: unknown): void => {
-        const problem = asLinkError(err);
+        const problem = toLinkError(err, 'the provider');
         Object.assign(msg, { error: problem.toJSON() });
         done(problem);
       };
-      if (!account?.ready) {
+      if (!account) {
         fail(new LinkError('config', RED._('account-link.errors.no-account')));
         return;
       }

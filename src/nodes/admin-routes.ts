@@ -1,13 +1,15 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import QRCode from 'qrcode';
-import type { Link } from '../core/index.js';
-import { asLinkError, pairingAddresses, type AccountLinkConfigNode } from './runtime.js';
+import { toLinkError, type Link } from '../core/index.js';
+import { accountLinkNode } from './config-node.js';
+import { pairingAddresses } from './pairing-addresses.js';
+import { uiPort } from './runtime-settings.js';
 
 type LinkAction = 'start' | 'cancel' | 'refresh' | 'revoke';
 
 /**
- * DESIGN §7: the editor's window onto deployed links. Reads need `account-link.read`, actions
+ * The editor's window onto deployed links. Reads need `account-link.read`, actions
  * `account-link.write`. Nothing secret is ever sent: only snapshots and a QR of the public URL.
  */
 export function registerAdminRoutes(RED: NodeAPI): void {
@@ -15,15 +17,15 @@ export function registerAdminRoutes(RED: NodeAPI): void {
   const write = RED.auth.needsPermission('account-link.write');
 
   const withLink = async (req: Request, res: Response): Promise<Link | undefined> => {
-    const node = RED.nodes.getNode(String(req.params.id)) as AccountLinkConfigNode | null;
-    if (!node?.ready || node.type !== 'account-link') {
+    const node = accountLinkNode(RED, String(req.params.id));
+    if (!node) {
       res.status(404).json({ error: { code: 'not_deployed', message: RED._('account-link.errors.not-deployed') } });
       return undefined;
     }
     try {
       return await node.ready;
     } catch (err) {
-      res.status(409).json({ error: asLinkError(err).toJSON() });
+      res.status(409).json({ error: toLinkError(err, 'the provider').toJSON() });
       return undefined;
     }
   };
@@ -36,7 +38,7 @@ export function registerAdminRoutes(RED: NodeAPI): void {
       publicUrl: query('publicUrl'),
       redirectUri: query('redirectUri'),
     });
-    res.json({ ...addresses, port: Number(RED.settings.uiPort ?? 1880) });
+    res.json({ ...addresses, port: uiPort(RED) });
   });
 
   RED.httpAdmin.get('/account-link/:id', read, async (req, res) => {
@@ -75,7 +77,7 @@ export function registerAdminRoutes(RED: NodeAPI): void {
           return;
       }
     } catch (err) {
-      res.status(400).json({ error: asLinkError(err).toJSON(), snapshot: link.snapshot() });
+      res.status(400).json({ error: toLinkError(err, 'the provider').toJSON(), snapshot: link.snapshot() });
     }
   };
   for (const action of ['start', 'cancel', 'refresh', 'revoke'] as const) {
