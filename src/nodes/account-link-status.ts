@@ -1,6 +1,6 @@
 import type { NodeAPI } from 'node-red';
 import type { LinkEvent, Snapshot } from '../core/index.js';
-import { registerActionNode, snapshotMessage, type ActionNodeDef } from './action-node.js';
+import { registerActionNode, type ActionNodeDef } from './action-node.js';
 
 interface StatusNodeDef extends ActionNodeDef {
   watch: boolean;
@@ -15,13 +15,13 @@ export function register(RED: NodeAPI): void {
   registerActionNode<StatusNodeDef>(
     RED,
     'account-link-status',
-    async ({ config, link, msg, send }) => {
+    async ({ config, link, msg }) => {
       if (config.exposeToken) {
         const token = await link.accessToken();
         const headers = typeof msg.headers === 'object' && msg.headers ? msg.headers : {};
         Object.assign(msg, { access_token: token, headers: { ...headers, Authorization: `Bearer ${token}` } });
       }
-      send(snapshotMessage(msg, link.snapshot()));
+      return 'status' as const;
     },
     (node, config, link) => {
       if (!config.watch) return () => undefined;
@@ -38,7 +38,7 @@ export function register(RED: NodeAPI): void {
       const onSnapshot = (snapshot: Snapshot): void => {
         const event = pendingEvent;
         pendingEvent = undefined;
-        node.send({ ...snapshotMessage({ _msgid: RED.util.generateId() }, snapshot), ...(event ? { event } : {}) });
+        node.send({ _msgid: RED.util.generateId(), payload: snapshot, topic: link.slug, ...(event ? { event } : {}) });
       };
       link.on('event', onEvent);
       link.on('snapshot', onSnapshot);

@@ -1,16 +1,21 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import QRCode from 'qrcode';
-import { toLinkError, type Link } from '../core/index.js';
+import { LINK_ACTIONS, runAction, toLinkError, type Link } from '../core/index.js';
 import { accountLinkNode } from './config-node.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { uiPort } from './runtime-settings.js';
 
-type LinkAction = 'start' | 'cancel' | 'refresh' | 'revoke';
-
 /**
  * The editor's window onto deployed links. Reads need `account-link.read`, actions
- * `account-link.write`. Nothing secret is ever sent: only snapshots and a QR of the public URL.
+ * `account-link.write`. Nothing secret is ever sent: only snapshots, public settings and a QR of
+ * the public URL.
+ *
+ * - `GET account-link/info?provider&publicUrl&redirectUri`: the addresses the runtime would use.
+ * - `GET account-link/:id`: the snapshot. `GET account-link/:id/qr`: the code's address as a PNG.
+ * - `POST account-link/:id/<start|cancel|refresh|revoke|status>`: the action's `ActionReply`,
+ *   200 when ok, 400 when it failed.
+ * A node that is not deployed answers 404 `{error}` (`not_deployed`), one that failed to start 409 `{error}`.
  */
 export function registerAdminRoutes(RED: NodeAPI): void {
   const read = RED.auth.needsPermission('account-link.read');
@@ -58,29 +63,12 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     res.type('image/png').set('Cache-Control', 'no-store').send(await QRCode.toBuffer(target, { margin: 1, width: 240 }));
   });
 
-  const act = (action: LinkAction) => async (req: Request, res: Response) => {
-    const link = await withLink(req, res);
-    if (!link) return;
-    try {
-      switch (action) {
-        case 'start':
-          res.json((await link.start()).pending);
-          return;
-        case 'cancel':
-          res.json(await link.cancel());
-          return;
-        case 'refresh':
-          res.json(await link.refresh());
-          return;
-        case 'revoke':
-          res.json(await link.revoke());
-          return;
-      }
-    } catch (err) {
-      res.status(400).json({ error: toLinkError(err, 'the provider').toJSON(), snapshot: link.snapshot() });
-    }
-  };
-  for (const action of ['start', 'cancel', 'refresh', 'revoke'] as const) {
-    RED.httpAdmin.post(`/account-link/:id/${action}`, write, act(action));
+  for (const action of LINK_ACTIONS) {
+    RED.httpAdmin.post(`/account-link/:id/${action}`, write, async (req, res) => {
+      const link = await withLink(req, res);
+      if (!link) return;
+      const { reply } = await runAction(link, action);
+      res.status(reply.status === 'ok' ? 200 : 400).json(reply);
+    });
   }
 }

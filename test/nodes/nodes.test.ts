@@ -47,6 +47,13 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     assert.equal(out[0].topic, 'alice-test');
     assert.equal(caught[0].error.code, 'not_linked');
     assert.equal(caught[0].access_token, undefined);
+
+    // A failed action: the reply's shape on the message, to the Catch node only.
+    node('refresh').receive({ payload: 'x' });
+    const failed = await until(() => caught[1], 'the refresh failure');
+    assert.deepEqual([failed.payload.state, failed.topic, failed.error.code], ['unlinked', 'alice-test', 'not_linked']);
+    assert.equal('manageUrl' in failed, false);
+    assert.equal(out.length, 1, 'nothing sent for a failure');
   });
 
   it('refuses an unknown action and an action node without an account', async () => {
