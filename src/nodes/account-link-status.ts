@@ -1,4 +1,4 @@
-import type { NodeAPI } from 'node-red';
+import type { NodeAPI, NodeMessage } from 'node-red';
 import type { LinkEvent, Snapshot } from '../core/index.js';
 import { registerActionNode, type ActionNodeDef } from './action-node.js';
 
@@ -25,27 +25,15 @@ export function register(RED: NodeAPI): void {
     },
     (node, config, link) => {
       if (!config.watch) return () => undefined;
-      // An event is followed by the snapshot it changed: send them as one message.
-      let pendingEvent: LinkEvent | undefined;
-      const onEvent = (event: LinkEvent): void => {
-        // Two events before a snapshot (refreshed, then error): the first goes out on its own.
-        if (pendingEvent) onSnapshot(link.snapshot());
-        pendingEvent = event;
-        queueMicrotask(() => {
-          if (pendingEvent === event) onSnapshot(link.snapshot());
-        });
+      // A change's events come with the snapshot after it, so each event is sent with that snapshot.
+      const onSnapshot = (snapshot: Snapshot, events: readonly LinkEvent[]): void => {
+        const message = (event?: LinkEvent): NodeMessage =>
+          Object.assign({ _msgid: RED.util.generateId(), payload: snapshot, topic: link.slug }, event ? { event } : {});
+        if (events.length === 0) node.send(message());
+        for (const event of events) node.send(message(event));
       };
-      const onSnapshot = (snapshot: Snapshot): void => {
-        const event = pendingEvent;
-        pendingEvent = undefined;
-        node.send({ _msgid: RED.util.generateId(), payload: snapshot, topic: link.slug, ...(event ? { event } : {}) });
-      };
-      link.on('event', onEvent);
       link.on('snapshot', onSnapshot);
-      return () => {
-        link.off('event', onEvent);
-        link.off('snapshot', onSnapshot);
-      };
+      return () => link.off('snapshot', onSnapshot);
     },
   );
 }

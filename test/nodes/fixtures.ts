@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
-import type { TestProvider } from '../helpers/oidc-server.js';
+import { startTestProvider, type TestProvider, type TestProviderOptions } from '../helpers/oidc-server.js';
 
 /**
  * What the Node-RED node tests share: the test helper on this package's built nodes, a user
@@ -45,6 +45,18 @@ export async function until<T>(check: () => T | undefined, what: string, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Mocha hooks running one test provider for the whole suite; call the result inside a test. */
+export function useTestProvider(options: TestProviderOptions = {}): () => TestProvider {
+  let provider: TestProvider | undefined;
+  before(async () => {
+    provider = await startTestProvider(options);
+  });
+  after(async () => {
+    await provider?.close();
+  });
+  return () => provider!;
 }
 
 /** An `account-link` config node on the test provider, linking by its device flow. */

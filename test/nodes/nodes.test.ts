@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startTestProvider, type TestProvider } from '../helpers/oidc-server.js';
-import { accountLinkNodes, collector, helper, node, oidcAccount, onTab, until, useNodeRed, type Msg, type TestFlow } from './fixtures.js';
+import type { TestProvider } from '../helpers/oidc-server.js';
+import { accountLinkNodes, collector, helper, node, oidcAccount, onTab, until, useNodeRed, useTestProvider, type Msg, type TestFlow } from './fixtures.js';
 
 function flow(provider: TestProvider, extra: Msg[] = []): Msg[] {
   return onTab([
@@ -22,14 +22,12 @@ function flow(provider: TestProvider, extra: Msg[] = []): Msg[] {
 
 describe('Node-RED nodes (test helper, real authorization server)', function () {
   this.timeout(60_000);
+  const testProvider = useTestProvider({ accessTokenTtl: 3600 });
   let provider: TestProvider;
-  before(async () => {
-    provider = await startTestProvider({ accessTokenTtl: 3600 });
-  });
-  after(async () => {
-    await provider.close();
-  });
   const { userDir } = useNodeRed();
+  beforeEach(() => {
+    provider = testProvider();
+  });
 
   async function load(extra: Msg[] = []): Promise<void> {
     const catchModule = require(require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [path.dirname(require.resolve('node-red'))] }));
