@@ -79,11 +79,11 @@ export = function accountLink(RED: NodeAPI): void {
         settings,
         store,
         logger: nodeLogger(node),
-        pairing: pairing.methodFor({ publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, source: () => link }),
+        pairing: pairing.methodFor(node, { publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, source: () => link }),
         formatPrompt: promptFormatter(RED, config.language),
       });
       link.on('snapshot', publish);
-      if (settings.provider === 'spotify' || settings.flow === 'pairing') pairing.use(node);
+      pairing.expect(node, settings);
       await link.load();
       publish(link.snapshot());
       publisher = config.mqtt ? ((RED.nodes.getNode(config.mqtt) as LinkPublisherNode | null) ?? undefined) : undefined;
@@ -96,7 +96,6 @@ export = function accountLink(RED: NodeAPI): void {
     // node that is gone from the deployed flows has its file deleted by forgetRemovedLinks().
     node.on('close', (removed: boolean, done: () => void) => {
       releaseSlug(slug, node.id);
-      pairing.release(node);
       const closed = node.ready.then(
         async (current) => {
           publisher?.deregister(current, removed);
@@ -108,6 +107,8 @@ export = function accountLink(RED: NodeAPI): void {
       closed
         .catch((err: unknown) => node.error(err instanceof Error ? err.message : String(err)))
         .finally(() => {
+          // Only now: a code asked for while the node was closing has used the page too.
+          pairing.release(node);
           if (closing.get(node.id) === closed) closing.delete(node.id);
           done();
         });

@@ -1,12 +1,12 @@
 import type { NodeAPI } from 'node-red';
-import { PairingCoordinator, type LinkingMethod, type PairingMethodOptions } from '../core/index.js';
+import { PairingCoordinator, profileFor, type LinkingMethod, type PairingMethodOptions, type ProviderSettings } from '../core/index.js';
 import { advertisePairingPage, type PairingAdvert } from '../mdns/pairing-advert.js';
 import { mountPairingPage } from '../web/index.js';
 import { httpNodeRoot, mdnsAllowed, uiPort } from './runtime-settings.js';
 
 /**
  * The pairing page, once per runtime: the coordinator every Link without a device flow uses, the
- * page's routes on Node-RED's HTTP node server, and its mDNS advert while a pairing link is deployed.
+ * page's routes on Node-RED's HTTP node server, and its mDNS advert while a deployed link uses it.
  */
 export class PairingService {
   private readonly coordinator: PairingCoordinator;
@@ -26,9 +26,28 @@ export class PairingService {
     }
   }
 
-  /** The pairing method for one Link, or undefined when Node-RED serves no HTTP nodes (there is no page to open). */
-  methodFor(options: PairingMethodOptions): LinkingMethod | undefined {
-    return this.root === false ? undefined : this.coordinator.method(options);
+  /**
+   * The pairing method for `user`'s Link, or undefined when Node-RED serves no HTTP nodes (there is
+   * no page to open). Whether a link needs the page may only be known once its provider answered
+   * (an issuer without a device endpoint), so the method's first call is what starts the advert.
+   */
+  methodFor(user: object, options: PairingMethodOptions): LinkingMethod | undefined {
+    if (this.root === false) return undefined;
+    const method = this.coordinator.method(options);
+    return (context) => {
+      this.use(user);
+      return method(context);
+    };
+  }
+
+  /**
+   * Advertises at deploy for a link whose settings alone say it uses the page: `flow: pairing`, or
+   * `auto` with a profile that picks the page even where a device flow exists (Spotify).
+   */
+  expect(user: object, settings: Pick<ProviderSettings, 'provider' | 'flow'>): void {
+    const flow = settings.flow ?? 'auto';
+    const pairs = flow === 'auto' ? profileFor(settings.provider)?.autoFlow({ device: true, authorization: true }) : flow;
+    if (pairs === 'pairing') this.use(user);
   }
 
   /** `user` is gone: the advert ends with the last link using the page. */
@@ -40,8 +59,7 @@ export class PairingService {
     void advert.stop();
   }
 
-  /** Advertises the page while at least one pairing link is deployed. */
-  use(user: object): void {
+  private use(user: object): void {
     this.users.add(user);
     if (this.advert || this.root === false || !mdnsAllowed(this.RED)) return;
     try {
