@@ -1,7 +1,7 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import QRCode from 'qrcode';
-import { LINK_ACTIONS, runAction, toLinkError, type Link } from '../core/index.js';
+import { LINK_ACTIONS, profileFor, profileSummaries, runAction, toLinkError, type ErrorSummary, type Link } from '../core/index.js';
 import { accountLinkNode } from './config-node.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { uiPort } from './runtime-settings.js';
@@ -11,6 +11,7 @@ import { uiPort } from './runtime-settings.js';
  * `account-link.write`. Nothing secret is ever sent: only snapshots, public settings and a QR of
  * the public URL.
  *
+ * - `GET account-link/profiles`: the provider profiles' summaries (presets, hints, console pages).
  * - `GET account-link/info?provider&publicUrl&redirectUri`: the addresses the runtime would use.
  * - `GET account-link/:id`: the snapshot. `GET account-link/:id/qr`: the code's address as a PNG.
  * - `POST account-link/:id/<start|cancel|refresh|revoke|status>`: the action's `ActionReply`,
@@ -35,15 +36,17 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     }
   };
 
-  // Defaults the dialog shows before a node is deployed: where phones reach the hub, what to register.
+  RED.httpAdmin.get('/account-link/profiles', read, (_req, res) => {
+    res.json(profileSummaries());
+  });
+
+  // Defaults the dialog shows before a node is deployed: where phones reach the hub, what to
+  // register, and whether the provider is known to refuse that redirect URI.
   RED.httpAdmin.get('/account-link/info', read, (req, res) => {
     const query = (name: string): string | undefined => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
-    const addresses = pairingAddresses(RED, {
-      provider: query('provider') ?? 'spotify',
-      publicUrl: query('publicUrl'),
-      redirectUri: query('redirectUri'),
-    });
-    res.json({ ...addresses, port: uiPort(RED) });
+    const provider = query('provider') ?? 'spotify';
+    const addresses = pairingAddresses(RED, { provider, publicUrl: query('publicUrl'), redirectUri: query('redirectUri') });
+    res.json({ ...addresses, port: uiPort(RED), redirectError: redirectError(provider, addresses.redirectUri, addresses.httpNodeRoot) });
   });
 
   RED.httpAdmin.get('/account-link/:id', read, async (req, res) => {
@@ -71,4 +74,15 @@ export function registerAdminRoutes(RED: NodeAPI): void {
       res.status(reply.status === 'ok' ? 200 : 400).json(reply);
     });
   }
+}
+
+/** The provider profile's objection to `redirectUri`, or null (also for an address that is no URL yet). */
+function redirectError(provider: string, redirectUri: string, httpNodeRoot: string): ErrorSummary | null {
+  let url: URL;
+  try {
+    url = new URL(redirectUri);
+  } catch {
+    return null;
+  }
+  return profileFor(provider)?.checkRedirectUri(url, httpNodeRoot)?.toJSON() ?? null;
 }
