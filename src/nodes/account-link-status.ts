@@ -1,6 +1,6 @@
-import type { NodeAPI } from 'node-red';
+import type { NodeAPI, NodeMessage } from 'node-red';
 import type { LinkEvent, Snapshot } from '../core/index.js';
-import { registerActionNode, snapshotMessage, type ActionNodeDef } from './action-node.js';
+import { registerActionNode, type ActionNodeDef } from './action-node.js';
 
 interface StatusNodeDef extends ActionNodeDef {
   watch: boolean;
@@ -15,37 +15,25 @@ export function register(RED: NodeAPI): void {
   registerActionNode<StatusNodeDef>(
     RED,
     'account-link-status',
-    async ({ config, link, msg, send }) => {
+    async ({ config, link, msg }) => {
       if (config.exposeToken) {
         const token = await link.accessToken();
         const headers = typeof msg.headers === 'object' && msg.headers ? msg.headers : {};
         Object.assign(msg, { access_token: token, headers: { ...headers, Authorization: `Bearer ${token}` } });
       }
-      send(snapshotMessage(msg, link.snapshot()));
+      return 'status' as const;
     },
     (node, config, link) => {
       if (!config.watch) return () => undefined;
-      // An event is followed by the snapshot it changed: send them as one message.
-      let pendingEvent: LinkEvent | undefined;
-      const onEvent = (event: LinkEvent): void => {
-        // Two events before a snapshot (refreshed, then error): the first goes out on its own.
-        if (pendingEvent) onSnapshot(link.snapshot());
-        pendingEvent = event;
-        queueMicrotask(() => {
-          if (pendingEvent === event) onSnapshot(link.snapshot());
-        });
+      // A change's events come with the snapshot after it, so each event is sent with that snapshot.
+      const onSnapshot = (snapshot: Snapshot, events: readonly LinkEvent[]): void => {
+        const message = (event?: LinkEvent): NodeMessage =>
+          Object.assign({ _msgid: RED.util.generateId(), payload: snapshot, topic: link.slug }, event ? { event } : {});
+        if (events.length === 0) node.send(message());
+        for (const event of events) node.send(message(event));
       };
-      const onSnapshot = (snapshot: Snapshot): void => {
-        const event = pendingEvent;
-        pendingEvent = undefined;
-        node.send({ ...snapshotMessage({ _msgid: RED.util.generateId() }, snapshot), ...(event ? { event } : {}) });
-      };
-      link.on('event', onEvent);
       link.on('snapshot', onSnapshot);
-      return () => {
-        link.off('event', onEvent);
-        link.off('snapshot', onSnapshot);
-      };
+      return () => link.off('snapshot', onSnapshot);
     },
   );
 }

@@ -1,23 +1,20 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { Link, LinkError, type ProviderSettings, type Snapshot } from '../core/index.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import type { AccountLinkConfigNode } from './config-node.js';
+import { forgetRemovedLinks } from './forget-removed-links.js';
 import { nodeLogger } from './node-logger.js';
+import { pairingAddresses } from './pairing-addresses.js';
+import { PairingService } from './pairing-service.js';
+import { promptFormatter } from './prompt-formatter.js';
+import { claimSlug, releaseSlug } from './slug-owners.js';
+import { tokenStore } from './token-store.js';
 import { register as registerRefresh } from './account-link-refresh.js';
 import { register as registerRevoke } from './account-link-revoke.js';
 import { register as registerStart } from './account-link-start.js';
 import { register as registerStatus } from './account-link-status.js';
-import {
-  claimSlug,
-  forgetRemovedLinks,
-  pairingAddresses,
-  promptFormatter,
-  PairingService,
-  releaseSlug,
-  tokenStore,
-  type AccountLinkConfigNode,
-} from './runtime.js';
 
-/** DESIGN §3: the provider fields are the engine's settings; the secret comes from credentials. */
+/** The provider fields are the engine's settings as they are; only the secret comes from credentials. */
 interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret'> {
   link: string;
   publicUrl?: string;
@@ -82,13 +79,11 @@ export = function accountLink(RED: NodeAPI): void {
         settings,
         store,
         logger: nodeLogger(node),
-        pairing: pairing.available
-          ? pairing.coordinator.method({ publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, source: () => link })
-          : undefined,
+        pairing: pairing.methodFor(node, { publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, source: () => link }),
         formatPrompt: promptFormatter(RED, config.language),
       });
       link.on('snapshot', publish);
-      if (settings.provider === 'spotify' || settings.flow === 'pairing') pairing.use(node.id);
+      pairing.expect(node, settings);
       await link.load();
       publish(link.snapshot());
       publisher = config.mqtt ? ((RED.nodes.getNode(config.mqtt) as LinkPublisherNode | null) ?? undefined) : undefined;
@@ -101,7 +96,6 @@ export = function accountLink(RED: NodeAPI): void {
     // node that is gone from the deployed flows has its file deleted by forgetRemovedLinks().
     node.on('close', (removed: boolean, done: () => void) => {
       releaseSlug(slug, node.id);
-      pairing.release(node.id);
       const closed = node.ready.then(
         async (current) => {
           publisher?.deregister(current, removed);
@@ -113,6 +107,8 @@ export = function accountLink(RED: NodeAPI): void {
       closed
         .catch((err: unknown) => node.error(err instanceof Error ? err.message : String(err)))
         .finally(() => {
+          // Only now: a code asked for while the node was closing has used the page too.
+          pairing.release(node);
           if (closing.get(node.id) === closed) closing.delete(node.id);
           done();
         });

@@ -1,43 +1,60 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { LinkError, type Link, type Snapshot } from '../core/index.js';
-import { asLinkError, badgeFor, type AccountLinkConfigNode } from './runtime.js';
+import { LinkError, refusedReply, runAction, toLinkError, type ActionReply, type Link, type LinkAction, type Snapshot } from '../core/index.js';
+import { accountLinkNode } from './config-node.js';
+import { badgeFor } from './status-badge.js';
 
 export interface ActionNodeDef extends NodeDef {
   account: string;
 }
 
-/** What an action does with one message; it sends through `send` and may throw a LinkError. */
-export type Action<TDef extends ActionNodeDef> = (context: {
-  node: Node;
+/**
+ * Which action of the table one message asks for. It may add to the message first (the status
+ * node's token) and throws a LinkError to refuse the message.
+ */
+export type ActionRequest<TDef extends ActionNodeDef> = (context: {
   config: TDef;
   link: Link;
   msg: NodeMessageInFlow;
-  send: (msg: NodeMessage) => void;
-}) => Promise<void>;
+}) => LinkAction | Promise<LinkAction>;
 
-/** The message every action sends: the snapshot as payload, the link slug as topic. */
-export function snapshotMessage(msg: NodeMessageInFlow | NodeMessage, snapshot: Snapshot): NodeMessage {
-  return Object.assign(msg, { payload: snapshot, topic: snapshot.link });
+/**
+ * The message for a reply, in the shape every surface answers with: the snapshot as payload, the
+ * link's slug as topic, the failure as `error`, and for `revoke` the provider's manage page (the
+ * revoke node documents `manageUrl` as `string | null`, so it is there even when null).
+ */
+export function replyMessage<T extends NodeMessage>(msg: T, reply: ActionReply, slug: string, action?: LinkAction): T {
+  Object.assign(msg, { payload: reply.data, topic: slug });
+  if (action === 'revoke' || reply.manageUrl) Object.assign(msg, { manageUrl: reply.manageUrl });
+  if (reply.error) Object.assign(msg, { error: reply.error });
+  return msg;
+}
+
+/** The reply for how a `start` ended: an attempt that ended without a link failed. */
+function finalReply(started: ActionReply, final: Snapshot): ActionReply {
+  const failure = final.state === 'linked' ? null : final.error;
+  return { ...started, status: failure ? 'error' : 'ok', data: final, error: failure };
 }
 
 /**
- * Registers an action node type (DESIGN §3): finds its account, mirrors the link's state in the
- * status badge, runs `action` per message and turns failures into `msg.error` + `done(err)`.
+ * Registers an action node type: finds its account, mirrors the link's state in the status badge,
+ * runs the action each message asks for through the core's action table and sends its reply. A
+ * failure goes to a Catch node as `msg.error` + `done(err)`. An action that finishes later (`start`)
+ * sends its reply at once and the final snapshot when it ends.
  */
 export function registerActionNode<TDef extends ActionNodeDef>(
   RED: NodeAPI,
   type: string,
-  action: Action<TDef>,
+  request: ActionRequest<TDef>,
   onReady?: (node: Node, config: TDef, link: Link) => () => void,
 ): void {
   function ActionNode(this: Node, config: TDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const account = RED.nodes.getNode(config.account) as AccountLinkConfigNode | null;
+    const account = accountLinkNode(RED, config.account);
     let detach: (() => void) | undefined;
     let closed = false;
 
-    if (!account?.ready) {
+    if (!account) {
       node.status({ fill: 'red', shape: 'ring', text: RED._('account-link.status.no-account') });
     } else {
       account.ready.then(
@@ -52,23 +69,45 @@ export function registerActionNode<TDef extends ActionNodeDef>(
             detachExtra?.();
           };
         },
-        (err: unknown) => node.status({ fill: 'red', shape: 'ring', text: asLinkError(err).message }),
+        (err: unknown) => node.status({ fill: 'red', shape: 'ring', text: toLinkError(err, 'the provider').message }),
       );
     }
 
+    /** Runs what `msg` asks for and sends the reply (a failed one is only returned); resolves with the last reply. */
+    const answer = async (link: Link, msg: NodeMessageInFlow, send: (msg: NodeMessage) => void): Promise<ActionReply> => {
+      const action = await request({ config, link, msg });
+      const { reply, finished } = await runAction(link, action);
+      replyMessage(msg, reply, link.slug, action);
+      if (reply.status === 'error') return reply;
+      if (!finished) {
+        send(msg);
+        return reply;
+      }
+      send(RED.util.cloneMessage(msg));
+      const final = finalReply(reply, await finished);
+      send(replyMessage(msg, final, link.slug, action));
+      return final;
+    };
+
     node.on('input', (msg, send, done) => {
-      const fail = (err: unknown): void => {
-        const problem = asLinkError(err);
-        Object.assign(msg, { error: problem.toJSON() });
+      const fail = (err: unknown, link?: Link): void => {
+        const problem = toLinkError(err, link?.snapshot().provider ?? 'the provider');
+        if (link) replyMessage(msg, refusedReply(link.snapshot(), problem), link.slug);
+        else Object.assign(msg, { error: problem.toJSON() });
         done(problem);
       };
-      if (!account?.ready) {
+      if (!account) {
         fail(new LinkError('config', RED._('account-link.errors.no-account')));
         return;
       }
-      account.ready
-        .then((link) => action({ node, config, link, msg, send }))
-        .then(() => done(), fail);
+      account.ready.then(
+        (link) =>
+          answer(link, msg, send).then(
+            ({ error }) => done(error ? new LinkError(error.code, error.message) : undefined),
+            (err: unknown) => fail(err, link),
+          ),
+        (err: unknown) => fail(err),
+      );
     });
 
     node.on('close', () => {

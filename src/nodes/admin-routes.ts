@@ -1,42 +1,52 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import QRCode from 'qrcode';
-import type { Link } from '../core/index.js';
-import { asLinkError, pairingAddresses, type AccountLinkConfigNode } from './runtime.js';
-
-type LinkAction = 'start' | 'cancel' | 'refresh' | 'revoke';
+import { LINK_ACTIONS, profileFor, profileSummaries, runAction, toLinkError, type ErrorSummary, type Link } from '../core/index.js';
+import { accountLinkNode } from './config-node.js';
+import { pairingAddresses } from './pairing-addresses.js';
+import { uiPort } from './runtime-settings.js';
 
 /**
- * DESIGN §7: the editor's window onto deployed links. Reads need `account-link.read`, actions
- * `account-link.write`. Nothing secret is ever sent: only snapshots and a QR of the public URL.
+ * The editor's window onto deployed links. Reads need `account-link.read`, actions
+ * `account-link.write`. Nothing secret is ever sent: only snapshots, public settings and a QR of
+ * the public URL.
+ *
+ * - `GET account-link/profiles`: the provider profiles' summaries (presets, hints, console pages).
+ * - `GET account-link/info?provider&publicUrl&redirectUri`: the addresses the runtime would use.
+ * - `GET account-link/:id`: the snapshot. `GET account-link/:id/qr`: the code's address as a PNG.
+ * - `POST account-link/:id/<start|cancel|refresh|revoke|status>`: the action's `ActionReply`,
+ *   200 when ok, 400 when it failed.
+ * A node that is not deployed answers 404 `{error}` (`not_deployed`), one that failed to start 409 `{error}`.
  */
 export function registerAdminRoutes(RED: NodeAPI): void {
   const read = RED.auth.needsPermission('account-link.read');
   const write = RED.auth.needsPermission('account-link.write');
 
   const withLink = async (req: Request, res: Response): Promise<Link | undefined> => {
-    const node = RED.nodes.getNode(String(req.params.id)) as AccountLinkConfigNode | null;
-    if (!node?.ready || node.type !== 'account-link') {
+    const node = accountLinkNode(RED, String(req.params.id));
+    if (!node) {
       res.status(404).json({ error: { code: 'not_deployed', message: RED._('account-link.errors.not-deployed') } });
       return undefined;
     }
     try {
       return await node.ready;
     } catch (err) {
-      res.status(409).json({ error: asLinkError(err).toJSON() });
+      res.status(409).json({ error: toLinkError(err, 'the provider').toJSON() });
       return undefined;
     }
   };
 
-  // Defaults the dialog shows before a node is deployed: where phones reach the hub, what to register.
+  RED.httpAdmin.get('/account-link/profiles', read, (_req, res) => {
+    res.json(profileSummaries());
+  });
+
+  // Defaults the dialog shows before a node is deployed: where phones reach the hub, what to
+  // register, and whether the provider is known to refuse that redirect URI.
   RED.httpAdmin.get('/account-link/info', read, (req, res) => {
     const query = (name: string): string | undefined => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
-    const addresses = pairingAddresses(RED, {
-      provider: query('provider') ?? 'spotify',
-      publicUrl: query('publicUrl'),
-      redirectUri: query('redirectUri'),
-    });
-    res.json({ ...addresses, port: Number(RED.settings.uiPort ?? 1880) });
+    const provider = query('provider') ?? 'spotify';
+    const addresses = pairingAddresses(RED, { provider, publicUrl: query('publicUrl'), redirectUri: query('redirectUri') });
+    res.json({ ...addresses, port: uiPort(RED), redirectError: redirectError(provider, addresses.redirectUri, addresses.httpNodeRoot) });
   });
 
   RED.httpAdmin.get('/account-link/:id', read, async (req, res) => {
@@ -56,29 +66,23 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     res.type('image/png').set('Cache-Control', 'no-store').send(await QRCode.toBuffer(target, { margin: 1, width: 240 }));
   });
 
-  const act = (action: LinkAction) => async (req: Request, res: Response) => {
-    const link = await withLink(req, res);
-    if (!link) return;
-    try {
-      switch (action) {
-        case 'start':
-          res.json((await link.start()).pending);
-          return;
-        case 'cancel':
-          res.json(await link.cancel());
-          return;
-        case 'refresh':
-          res.json(await link.refresh());
-          return;
-        case 'revoke':
-          res.json(await link.revoke());
-          return;
-      }
-    } catch (err) {
-      res.status(400).json({ error: asLinkError(err).toJSON(), snapshot: link.snapshot() });
-    }
-  };
-  for (const action of ['start', 'cancel', 'refresh', 'revoke'] as const) {
-    RED.httpAdmin.post(`/account-link/:id/${action}`, write, act(action));
+  for (const action of LINK_ACTIONS) {
+    RED.httpAdmin.post(`/account-link/:id/${action}`, write, async (req, res) => {
+      const link = await withLink(req, res);
+      if (!link) return;
+      const { reply } = await runAction(link, action);
+      res.status(reply.status === 'ok' ? 200 : 400).json(reply);
+    });
   }
+}
+
+/** The provider profile's objection to `redirectUri`, or null (also for an address that is no URL yet). */
+function redirectError(provider: string, redirectUri: string, httpNodeRoot: string): ErrorSummary | null {
+  let url: URL;
+  try {
+    url = new URL(redirectUri);
+  } catch {
+    return null;
+  }
+  return profileFor(provider)?.checkRedirectUri(url, httpNodeRoot)?.toJSON() ?? null;
 }

@@ -41,7 +41,7 @@ export interface MountedPairingPage {
 const MAX_FORM_BYTES = 8 * 1024;
 
 /**
- * Adds the pairing page's four routes (DESIGN §6) to `router`:
+ * Adds the pairing page's four routes to `router`:
  * `GET|POST <root>link` (the code form) and `GET|POST <root>link/callback` (the provider's answer,
  * or the pasted address). Mount once per runtime; Links come and go through the coordinator.
  */

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import jsonata from 'jsonata';
-import { PROFILES } from '../../src/core/index.js';
+import helper from 'node-red-node-test-helper';
+import { profileSummaries } from '../../src/core/index.js';
 
 /**
  * The editor's static files: catalogs in every language, help, the editor script and the example
@@ -97,10 +99,11 @@ describe('editor catalogs and help', () => {
     for (const m of editorHtml.matchAll(/data-i18n="(?:\[[a-z]+\])?([^"]+)"/g)) used.add(m[1]!);
     for (const m of editorHtml.matchAll(/\bt\("([a-zA-Z0-9_.-]+)"/g)) used.add(`account-link.${m[1]}`);
     for (const m of editorHtml.matchAll(/this\._\("([a-zA-Z0-9_.-]+)"/g)) used.add(m[1]!);
-    // Keys built at run time: one per state, provider hint and palette label.
+    // Keys built at run time: one per state, provider label and hint, and palette label.
     for (const state of ['unlinked', 'pending', 'linked', 'relink_required', 'error']) used.add(`account-link.state.${state}`);
-    for (const key of ['spotifyUsers', 'githubDevice', 'googleSecret', 'microsoftTenant', 'oidcIssuer', 'customEndpoints']) {
-      used.add(`account-link.hint.${key}`);
+    for (const profile of profileSummaries()) {
+      used.add(`account-link.provider.${profile.kind}`);
+      for (const key of profile.hints) used.add(`account-link.hint.${key}`);
     }
     for (const key of ['config', 'start', 'status', 'refresh', 'revoke']) used.add(`account-link.paletteLabel.${key}`);
     assert.ok(used.size > 60, `found ${used.size} keys`);
@@ -164,19 +167,12 @@ describe('editor script', () => {
     assert.equal(validate.call({ id: 'other' }, 'taken', {}), true, 'its own link id is no clash');
   });
 
-  it('mirrors the provider presets of src/core/providers.ts', () => {
-    const block = /var PRESETS = (\{[\s\S]*?\n    \});/.exec(editorHtml)?.[1];
-    assert.ok(block, 'PRESETS block found');
-    const editorPresets = vm.runInNewContext(`(${block})`) as Record<string, Record<string, string>>;
-    for (const [kind, profile] of Object.entries(PROFILES)) {
-      if (!profile.displayName) continue;
-      const mirrored = editorPresets[kind]!;
-      assert.ok(mirrored, kind);
-      const preset: Record<string, string | undefined> = { ...profile.endpoints, scope: profile.defaultScope };
-      for (const field of ['authorizationEndpoint', 'tokenEndpoint', 'deviceAuthorizationEndpoint', 'revocationEndpoint', 'userinfoEndpoint', 'scope'] as const) {
-        assert.equal(mirrored[field], preset[field], `${kind}.${field}`);
-      }
-    }
+  it('keeps no copy of the provider profiles: it asks the runtime', () => {
+    const script = [...editorHtml.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]).join('\n');
+    assert.doesNotMatch(script, /PRESETS|PROVIDER_NAMES|https:\/\/[a-z.]*(spotify|github|google|microsoft)/);
+    assert.doesNotMatch(script, /=== "spotify"/, 'no provider-specific rule');
+    assert.match(script, /url: "account-link\/profiles"/);
+    assert.match(script, /url: "account-link\/info"/);
   });
 
   it('newer(a, b): the panel takes a snapshot only when it is not older than the one shown (bug 2)', () => {
@@ -199,6 +195,62 @@ describe('editor script', () => {
       assert.ok(icons.includes(m[1]!), m[1]);
       assert.match(readFileSync(path.join(root, 'nodes/icons', m[1]!), 'utf8'), /^<svg [^>]*viewBox="0 0 40 60"/);
     }
+  });
+});
+
+describe("the dialog's questions to the runtime (admin routes)", function () {
+  this.timeout(30_000);
+  let userDir = '';
+  before(async () => {
+    helper.init(require.resolve('node-red'));
+    userDir = mkdtempSync(path.join(os.tmpdir(), 'account-link-editor-routes-'));
+    helper.settings({ userDir, uiPort: 1880, accountLink: { mdns: false } } as Parameters<typeof helper.settings>[0]);
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    await helper.load(require('../../dist/nodes/account-link.js'), []);
+  });
+  after(async () => {
+    await helper.unload();
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it('GET account-link/profiles answers every provider the dialog lists, with what its fields show', async () => {
+    const response = await helper.request().get('/account-link/profiles').expect(200);
+    const profiles = response.body as Record<string, any>[];
+    assert.deepEqual(profiles, JSON.parse(JSON.stringify(profileSummaries())));
+    const listed = [...editorHtml.matchAll(/<option value="([a-z]+)" data-i18n="account-link\.provider\./g)].map((m) => m[1]);
+    assert.deepEqual(profiles.map((p) => p.kind), listed, 'the provider choices, in the same order');
+    const english = new Map(leaves(catalog('en-US')));
+    for (const profile of profiles) {
+      assert.equal(typeof profile.defaultScope, 'string', `${profile.kind}: the scope filled in`);
+      assert.equal(typeof profile.secretRequired, 'boolean');
+      assert.equal(typeof profile.deviceFlow, 'boolean', `${profile.kind}: whether the hub address fields show`);
+      assert.ok(profile.consoleUrl === null || /^https:\/\//.test(profile.consoleUrl));
+      for (const value of Object.values(profile.endpoints as Record<string, string>)) assert.match(value, /^https:\/\//);
+      for (const key of profile.hints) assert.ok(english.has(`account-link.hint.${key}`), `${profile.kind}: hint ${key}`);
+    }
+    const byKind = new Map(profiles.map((p) => [p.kind, p]));
+    assert.equal(byKind.get('github')!.deviceFlow, true);
+    assert.equal(byKind.get('spotify')!.deviceFlow, false, 'Spotify links through the pairing page');
+    assert.equal(byKind.get('google')!.secretRequired, true);
+  });
+
+  it("GET account-link/info answers the redirect URI to register and the provider's objection to it", async () => {
+    const info = async (query: Record<string, string>) => (await helper.request().get('/account-link/info').query(query).expect(200)).body;
+    const lan = await info({ provider: 'spotify', publicUrl: 'http://192.168.1.20:1880' });
+    assert.deepEqual(lan, {
+      publicUrl: 'http://192.168.1.20:1880',
+      redirectUri: 'http://127.0.0.1:1880/link/callback',
+      httpNodeRoot: '/',
+      port: 1880,
+      redirectError: null,
+    });
+    assert.equal((await info({ provider: 'spotify', publicUrl: 'https://hub.example.net/' })).redirectUri, 'https://hub.example.net/link/callback');
+    const typed = { publicUrl: 'http://192.168.1.20:1880', redirectUri: 'http://192.168.1.20:1880/link/callback' };
+    assert.equal((await info({ provider: 'spotify', ...typed })).redirectError.code, 'insecure_redirect_uri');
+    assert.equal((await info({ provider: 'custom', ...typed })).redirectError, null);
+    assert.equal((await info({ provider: 'custom', publicUrl: 'http://192.168.1.20:1880' })).redirectUri, typed.redirectUri);
   });
 });
 

@@ -64,7 +64,7 @@ faultSuite('faults 1: power loss during rotating refreshes', function () {
 
       const snapshot = await red.snapshot('acct');
       const refreshed = snapshot.state === 'linked' ? await red.admin('POST', 'account-link/acct/refresh') : undefined;
-      const ok = refreshed?.status === 200 && refreshed.body.state === 'linked';
+      const ok = refreshed?.status === 200 && refreshed.body.data?.state === 'linked';
       if (!ok) {
         const rejected = provider.requests.filter((r) => r.grantType === 'refresh_token' && r.status !== 200);
         (rotatedAway ? inRotationWindow : losses).push(

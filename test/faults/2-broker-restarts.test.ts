@@ -116,7 +116,7 @@ faultSuite('faults 2: broker restarts', function () {
       assert.equal(refreshed.status, 200, refreshed.text);
       if (restart % 5 === 0) {
         const started = await red.admin('POST', 'account-link/idle/start');
-        assert.equal(started.body.state, 'pending');
+        assert.equal(started.body.data.state, 'pending');
       } else if (restart % 5 === 1 && restart > 1) {
         await red.admin('POST', 'account-link/idle/cancel');
         await red.waitFor('idle', (s) => s.state === 'unlinked', 5_000);

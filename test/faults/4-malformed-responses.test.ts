@@ -78,7 +78,7 @@ faultSuite('faults 4: malformed provider responses', function () {
       const presentedOther = asked.some((r) => r.form.get('refresh_token') !== expectedRefreshToken);
       if (entry.tolerated) {
         for (const secret of Object.values(entry.tolerated)) evidence.secrets.add(secret);
-        if (reply.status !== 200 || reply.body.state !== 'linked' || presentedOther) {
+        if (reply.status !== 200 || reply.body.data.state !== 'linked' || presentedOther) {
           problems.push(`${entry.name}: a usable answer was refused (${reply.status} ${reply.body?.error?.code ?? ''})`);
         } else tolerated++;
         expectedRefreshToken = reply.status === 200 ? entry.tolerated.refreshToken : expectedRefreshToken;
@@ -89,8 +89,8 @@ faultSuite('faults 4: malformed provider responses', function () {
       const why =
         reply.status !== 400 ? `answered HTTP ${reply.status}: ${reply.text.slice(0, 200)}`
         : typeof code !== 'string' || !reply.body.error.message ? `no clear error: ${reply.text.slice(0, 200)}`
-        : reply.body.snapshot?.state !== 'linked' ? `link left ${reply.body.snapshot?.state} (${code})`
-        : reply.body.snapshot?.error?.code !== code ? `snapshot error ${reply.body.snapshot?.error?.code} ≠ ${code}`
+        : reply.body.data?.state !== 'linked' ? `link left ${reply.body.data?.state} (${code})`
+        : reply.body.data?.error?.code !== code ? `snapshot error ${reply.body.data?.error?.code} ≠ ${code}`
         : asked.length === 0 ? 'the endpoint was not asked'
         : presentedOther ? 'a different refresh token was presented'
         : !red.alive ? 'Node-RED died'
@@ -109,7 +109,7 @@ faultSuite('faults 4: malformed provider responses', function () {
     evidence.secrets.add('good-access-token-after-corpus-1').add('good-refresh-token-after-corpus-1');
     const good = await red.admin('POST', `account-link/${ACCOUNT}/refresh`);
     assert.equal(good.status, 200, good.text);
-    assert.equal(good.body.state, 'linked');
+    assert.equal(good.body.data.state, 'linked');
     assert.equal(good.body.error, null);
     assert.equal(endpoint.requests.at(-1)?.form.get('refresh_token'), expectedRefreshToken, 'the stored refresh token survived');
     assert.equal(endpoint.requests.at(-1)?.form.get('client_secret'), CLIENT_SECRET, 'the client secret is sent');

@@ -59,7 +59,7 @@ faultSuite('faults 5: secrets scan', function () {
     try {
       await red.start();
       const started = await red.admin('POST', 'account-link/pair/start');
-      assert.equal(started.body.state, 'pending', started.text);
+      assert.equal(started.body.data.state, 'pending', started.text);
       const entered = await fetch(`${red.base}/link`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

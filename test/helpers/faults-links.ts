@@ -30,14 +30,14 @@ export function proxiedOidcLink(id: string, slug: string, provider: TestProvider
 export async function linkByDevice(red: FaultNodeRed, id: string, provider: TestProvider, accountId = 'alice'): Promise<any> {
   const started = await red.admin('POST', `account-link/${id}/start`);
   assert.equal(started.status, 200, started.text);
-  assert.equal(started.body.state, 'pending');
+  assert.equal(started.body.data.state, 'pending');
   await provider.approveDevice(started.body.user_code, { accountId });
   // The engine polls every 5 s (RFC 8628 default).
   return red.waitFor(id, (s) => s.state === 'linked', 30_000);
 }
 
 
-/** Writes a link's tokens into `<userDir>/account-link/` before Node-RED starts (DESIGN §8 store). */
+/** Writes a link's tokens into `<userDir>/account-link/` before Node-RED starts. */
 export async function seedLink(userDir: string, id: string, tokens: Partial<TokenSet> & { accessToken: string }, account: Account | null = null): Promise<void> {
   const store = await TokenStore.open(path.join(userDir, 'account-link'));
   const now = Date.now();

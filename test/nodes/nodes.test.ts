@@ -1,87 +1,32 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import helper from 'node-red-node-test-helper';
-import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
-
-helper.init(require.resolve('node-red'));
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const accountLinkNodes = require('../../dist/nodes/account-link.js');
-
-type Msg = Record<string, any>;
-type TestFlow = Parameters<typeof helper.load>[1];
-interface Helpered {
-  on(event: string, listener: (msg: Msg) => void): void;
-  once(event: string, listener: (msg: Msg) => void): void;
-  receive(msg: Msg): void;
-  status: { lastCall?: { args: unknown[] } } & ((...args: unknown[]) => void);
-}
-
-/** Collects every message a helper node receives. */
-function collector(id: string): Msg[] {
-  const messages: Msg[] = [];
-  (helper.getNode(id) as unknown as Helpered).on('input', (msg) => messages.push(msg));
-  return messages;
-}
-
-async function until<T>(check: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+import type { TestProvider } from '../../demo/sign-in-server.js';
+import { accountLinkNodes, collector, helper, node, oidcAccount, onTab, until, useNodeRed, useTestProvider, type Msg, type TestFlow } from './fixtures.js';
 
 function flow(provider: TestProvider, extra: Msg[] = []): Msg[] {
-  return [
-    { id: 'tab', type: 'tab', label: 'test' },
-    {
-      id: 'acct',
-      type: 'account-link',
-      name: 'Test account',
-      link: 'alice-test',
-      provider: 'oidc',
-      issuer: provider.issuer,
-      clientId: provider.clientId,
-      scope: 'openid profile offline_access',
-      flow: 'auto',
-    },
-    { id: 'start', z: 'tab', type: 'account-link-start', account: 'acct', wires: [['out']] },
-    { id: 'status', z: 'tab', type: 'account-link-status', account: 'acct', wires: [['out']] },
-    { id: 'token', z: 'tab', type: 'account-link-status', account: 'acct', exposeToken: true, wires: [['out']] },
-    { id: 'refresh', z: 'tab', type: 'account-link-refresh', account: 'acct', wires: [['out']] },
-    { id: 'revoke', z: 'tab', type: 'account-link-revoke', account: 'acct', wires: [['out']] },
-    { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'out', z: 'tab', type: 'helper' },
-    { id: 'caught', z: 'tab', type: 'helper' },
+  return onTab([
+    oidcAccount(provider),
+    { id: 'start', type: 'account-link-start', account: 'acct', wires: [['out']] },
+    { id: 'status', type: 'account-link-status', account: 'acct', wires: [['out']] },
+    { id: 'token', type: 'account-link-status', account: 'acct', exposeToken: true, wires: [['out']] },
+    { id: 'refresh', type: 'account-link-refresh', account: 'acct', wires: [['out']] },
+    { id: 'revoke', type: 'account-link-revoke', account: 'acct', wires: [['out']] },
+    { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'out', type: 'helper' },
+    { id: 'caught', type: 'helper' },
     ...extra,
-  ].map((n) => (n.z ? { x: 100, y: 100, ...n } : n));
+  ]);
 }
 
 describe('Node-RED nodes (test helper, real authorization server)', function () {
   this.timeout(60_000);
+  const testProvider = useTestProvider({ accessTokenTtl: 3600 });
   let provider: TestProvider;
-  let userDir: string;
-
-  before(async () => {
-    provider = await startTestProvider({ accessTokenTtl: 3600 });
-  });
-  after(async () => {
-    await provider.close();
-  });
-  beforeEach(async () => {
-    userDir = await mkdtemp(path.join(os.tmpdir(), 'account-link-nodes-'));
-    helper.settings({ userDir, accountLink: { mdns: false } } as Parameters<typeof helper.settings>[0]);
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-    await rm(userDir, { recursive: true, force: true });
+  const { userDir } = useNodeRed();
+  beforeEach(() => {
+    provider = testProvider();
   });
 
   async function load(extra: Msg[] = []): Promise<void> {
@@ -93,20 +38,27 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     await load();
     const out = collector('out');
     const caught = collector('caught');
-    (helper.getNode('status') as unknown as Helpered).receive({ payload: 'x' });
-    (helper.getNode('token') as unknown as Helpered).receive({ payload: 'x' });
+    node('status').receive({ payload: 'x' });
+    node('token').receive({ payload: 'x' });
     await until(() => out.length === 1 && caught.length === 1, 'status and catch');
     assert.equal(out[0].payload.state, 'unlinked');
     assert.equal(out[0].topic, 'alice-test');
     assert.equal(caught[0].error.code, 'not_linked');
     assert.equal(caught[0].access_token, undefined);
+
+    // A failed action: the reply's shape on the message, to the Catch node only.
+    node('refresh').receive({ payload: 'x' });
+    const failed = await until(() => caught[1], 'the refresh failure');
+    assert.deepEqual([failed.payload.state, failed.topic, failed.error.code], ['unlinked', 'alice-test', 'not_linked']);
+    assert.equal('manageUrl' in failed, false);
+    assert.equal(out.length, 1, 'nothing sent for a failure');
   });
 
   it('refuses an unknown action and an action node without an account', async () => {
     await load([{ id: 'orphan', z: 'tab', type: 'account-link-refresh', account: 'missing', wires: [['out']] }]);
     const caught = collector('caught');
-    (helper.getNode('start') as unknown as Helpered).receive({ payload: 'explode' });
-    (helper.getNode('orphan') as unknown as Helpered).receive({ payload: '' });
+    node('start').receive({ payload: 'explode' });
+    node('orphan').receive({ payload: '' });
     await until(() => caught.length === 2, 'two caught errors');
     const codes = caught.map((m) => m.error.code).sort();
     assert.deepEqual(codes, ['config', 'config']);
@@ -116,7 +68,7 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
   it('links, exposes the token on request, refreshes, survives a redeploy and revokes', async () => {
     await load();
     const out = collector('out');
-    (helper.getNode('start') as unknown as Helpered).receive({ payload: '' });
+    node('start').receive({ payload: '' });
     const pending = await until(() => out.find((m) => m.payload.state === 'pending'), 'pending snapshot');
     assert.match(pending.payload.user_code, /\S/);
     assert.equal(pending.topic, 'alice-test');
@@ -124,28 +76,28 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     const linked = await until(() => out.find((m) => m.payload.state === 'linked'), 'linked snapshot');
     assert.equal(linked.payload.account.name, 'Alice');
 
-    (helper.getNode('token') as unknown as Helpered).receive({ payload: '' });
+    node('token').receive({ payload: '' });
     const withToken = await until(() => out.find((m) => m.access_token), 'token message');
     assert.equal(withToken.headers.Authorization, `Bearer ${withToken.access_token}`);
     assert.equal(await provider.isTokenActive(withToken.access_token), true);
 
     const refreshesBefore = provider.count('refresh_token');
-    (helper.getNode('refresh') as unknown as Helpered).receive({ payload: '' });
+    node('refresh').receive({ payload: '' });
     await until(() => provider.count('refresh_token') === refreshesBefore + 1 && out.length >= 4, 'refresh');
 
     // A redeploy (same node ids) keeps the tokens.
     await helper.setFlows(flow(provider) as TestFlow, 'full');
     const again = collector('out');
-    (helper.getNode('status') as unknown as Helpered).receive({ payload: '' });
+    node('status').receive({ payload: '' });
     const reloaded = await until(() => again[0], 'status after redeploy');
     assert.equal(reloaded.payload.state, 'linked');
 
-    (helper.getNode('revoke') as unknown as Helpered).receive({ payload: '' });
+    node('revoke').receive({ payload: '' });
     const revoked = await until(() => again.find((m) => 'manageUrl' in m), 'revoked');
     assert.equal(revoked.payload.state, 'unlinked');
     assert.equal(await provider.isTokenActive(withToken.access_token), false);
 
-    const files = await readdir(path.join(userDir, 'account-link'));
+    const files = await readdir(path.join(userDir(), 'account-link'));
     assert.deepEqual(files.filter((f) => f.endsWith('.json')), []);
     for (const message of [...out, ...again]) {
       if (message === withToken) continue;
@@ -156,11 +108,11 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
   it('deleting the config node deletes its token file; a redeploy does not', async () => {
     await load();
     const out = collector('out');
-    (helper.getNode('start') as unknown as Helpered).receive({ payload: '' });
+    node('start').receive({ payload: '' });
     const pending = await until(() => out.find((m) => m.payload.state === 'pending'), 'pending');
     await provider.approveDevice(pending.payload.user_code);
     await until(() => out.find((m) => m.payload.state === 'linked'), 'linked');
-    const file = path.join(userDir, 'account-link', 'acct.json');
+    const file = path.join(userDir(), 'account-link', 'acct.json');
     assert.ok(existsSync(file));
     const raw = await readFile(file, 'utf8');
     assert.ok(!raw.includes('Alice'), 'the store is encrypted');
@@ -172,7 +124,7 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     assert.ok(existsSync(file), 'disabling the node keeps the file (Node-RED closes it with removed=true)');
     await helper.setFlows(flow(provider) as TestFlow, 'full');
     const back = collector('out');
-    (helper.getNode('status') as unknown as Helpered).receive({ payload: '' });
+    node('status').receive({ payload: '' });
     assert.equal((await until(() => back[0], 'status after re-enabling')).payload.state, 'linked');
     await helper.setFlows([{ id: 'tab', type: 'tab', label: 'test' }] as unknown as TestFlow, 'full');
     await until(() => !existsSync(file), 'file deleted with its node');
@@ -184,11 +136,11 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
       flow(provider).map((n) => (n.id === 'acct' ? { ...n, language: 'de' } : n)) as TestFlow,
     );
     const out = collector('out');
-    (helper.getNode('start') as unknown as Helpered).receive({ payload: 'start' });
+    node('start').receive({ payload: 'start' });
     const pending = await until(() => out.find((m) => m.payload.state === 'pending'), 'pending');
     const german = JSON.parse(await readFile(path.join(__dirname, '../../locales/de/account-link.json'), 'utf8'))['account-link'].prompt as string;
     assert.equal(pending.payload.prompt, german.replace('__provider__', new URL(provider.issuer).host).replace('__url__', pending.payload.verification_uri.replace(/^https?:\/\//, '')).replace('__code__', pending.payload.user_code));
-    (helper.getNode('start') as unknown as Helpered).receive({ payload: 'cancel' });
+    node('start').receive({ payload: 'cancel' });
     const cancelled = await until(() => out.find((m) => m.payload.state === 'unlinked'), 'cancel answers');
     assert.equal(cancelled.payload.user_code, null);
     assert.equal(out.filter((m) => m.payload.state === 'pending').length, 1, 'no stale pending reply to cancel');

@@ -132,9 +132,23 @@ describe('a real Node-RED process', function () {
     const get = async () => (await (await fetch(`${red.base}/account-link/acct`, { headers: auth })).json()) as Record<string, any>;
 
     assert.equal((await get()).state, 'unlinked');
-    const started = await fetch(`${red.base}/account-link/acct/start`, { method: 'POST', headers: auth });
+    const post = (route: string) => fetch(`${red.base}/account-link/${route}`, { method: 'POST', headers: auth });
+    const notLinked = await post('acct/refresh');
+    assert.equal(notLinked.status, 400, 'a failed action answers 400');
+    const refused = (await notLinked.json()) as Record<string, any>;
+    assert.deepEqual([refused.status, refused.data.state, refused.error.code, refused.manageUrl], ['error', 'unlinked', 'not_linked', null]);
+    const missing = await post('no-such-node/start');
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as Record<string, any>).error.code, 'not_deployed');
+    const status = await post('acct/status');
+    assert.equal(status.status, 200);
+    assert.deepEqual(await status.json(), { status: 'ok', data: await get(), error: null, manageUrl: null });
+
+    const started = await post('acct/start');
     assert.equal(started.status, 200);
-    const pending = (await started.json()) as Record<string, any>;
+    const reply = (await started.json()) as Record<string, any>;
+    assert.deepEqual([reply.status, reply.error, reply.manageUrl], ['ok', null, null], 'every action answers an ActionReply');
+    const pending = reply.data;
     assert.equal(pending.state, 'pending');
     await provider.approveDevice(pending.user_code);
     let snapshot = await get();
@@ -154,7 +168,7 @@ describe('a real Node-RED process', function () {
     const refreshes = provider.count('refresh_token');
     const refreshed = await fetch(`${red.base}/account-link/acct/refresh`, { method: 'POST', headers: { authorization: `Bearer ${token2}` } });
     assert.equal(refreshed.status, 200);
-    assert.equal(((await refreshed.json()) as Record<string, any>).state, 'linked');
+    assert.equal(((await refreshed.json()) as Record<string, any>).data.state, 'linked');
     assert.equal(provider.count('refresh_token'), refreshes + 1);
     const lastRefresh = provider.requests.filter((r) => r.grantType === 'refresh_token').at(-1);
     assert.equal(lastRefresh?.status, 200, 'the stored refresh token was the current one');
@@ -164,7 +178,7 @@ describe('a real Node-RED process', function () {
   it('links through the pairing page served on the HTTP node server', async () => {
     const auth = { authorization: `Bearer ${await adminToken(red.base)}` };
     const started = await fetch(`${red.base}/account-link/pair/start`, { method: 'POST', headers: auth });
-    const pending = (await started.json()) as Record<string, any>;
+    const pending = ((await started.json()) as Record<string, any>).data;
     assert.equal(pending.state, 'pending');
     assert.equal(pending.verification_uri, `${red.base}/link`);
     assert.match(pending.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);

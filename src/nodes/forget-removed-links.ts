@@ -1,0 +1,29 @@
+import type { NodeAPI } from 'node-red';
+import { tokenStore } from './token-store.js';
+
+/**
+ * Deletes the token file of an `account-link` node once a deploy has removed it from the flows.
+ * Only nodes this process saw deployed are considered, so a flows file that failed to load, or
+ * belongs to another project, never costs anyone their links. (Closing a node is no sign: Node-RED
+ * closes a merely disabled node with `removed` set too.)
+ */
+export function forgetRemovedLinks(RED: NodeAPI): void {
+  let deployed: Set<string> | undefined;
+  RED.events.on('flows:started', () => {
+    const current = new Set<string>();
+    RED.nodes.eachNode((node) => {
+      if (node.type === 'account-link') current.add(node.id);
+    });
+    const previous = deployed;
+    deployed = current;
+    if (!previous) return;
+    const gone = [...previous].filter((id) => !current.has(id));
+    if (gone.length === 0) return;
+    void tokenStore(RED)
+      .then((store) => Promise.all(gone.map((id) => store.delete(id))))
+      .then(
+        () => RED.log.info(`[account-link] deleted the saved tokens of ${gone.length} removed account node(s)`),
+        (err: unknown) => RED.log.warn(`[account-link] could not delete saved tokens: ${(err as Error).message}`),
+      );
+  });
+}
