@@ -1,7 +1,6 @@
 /** The MQTT side of account-link (DESIGN §5). Imports nothing from Node-RED. */
 export {
   MqttPublisher,
-  normalizeBrokerUrl,
   parseRequest,
   type ConnectionState,
   type ConnectionStatus,
@@ -9,6 +8,7 @@ export {
   type MqttTlsOptions,
   type RequestReply,
 } from './publisher.js';
+export { INVALID_BROKER_ADDRESS, normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
 export {
   BUTTON_PAYLOAD,
   discoveryPayload,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import QRCode from 'qrcode';
-import { LinkError, silentLogger, toLinkError, type Link, type Logger, type Snapshot } from '../core/index.js';
+import { silentLogger, toLinkError, type Link, type Logger, type Snapshot } from '../core/index.js';
 import {
   discoveryPayload,
   discoveryTopic,
@@ -9,7 +9,8 @@ import {
   type DiscoveryNames,
   type DiscoveryOrigin,
 } from './discovery.js';
-import { FreshStateStore } from './store.js';
+import { normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
+import { FreshStateStore } from './outgoing-store.js';
 import { CODE_BOUND_FIELDS, FIELD_TOPICS, isAction, LinkTopics, normalizeTopicRoot, type FieldTopic } from './topics.js';
 
 /** TLS settings handed to MQTT.js (what Node-RED's `tls-config` node fills in). */
@@ -117,7 +118,7 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
     super();
     this.options = options;
     this.url = normalizeBrokerUrl(options.broker);
-    this.safeUrl = this.url.replace(/\/\/[^/@]*@/, '//');
+    this.safeUrl = redactBrokerUrl(this.url);
     this.v5 = (options.protocolVersion ?? 5) === 5;
     this.baseTopic = normalizeTopicRoot(options.baseTopic, DEFAULT_BASE_TOPIC, 'base topic');
     this.discoveryPrefix = normalizeTopicRoot(options.discoveryPrefix, DEFAULT_DISCOVERY_PREFIX, 'discovery prefix');
@@ -493,24 +494,6 @@ function fieldValue(snapshot: Snapshot, name: FieldTopic): string {
 function qrUrl(snapshot: Snapshot): string {
   if (snapshot.state !== 'pending') return '';
   return snapshot.verification_uri_complete ?? snapshot.verification_uri ?? '';
-}
-
-/** Accepts `host`, `host:port` and the four URL schemes of DESIGN §3. */
-export function normalizeBrokerUrl(broker: string): string {
-  const raw = (broker ?? '').trim();
-  if (!raw) throw new LinkError('config', 'The broker address is missing.');
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `mqtt://${raw}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new LinkError('config', `The broker address "${raw}" is not a valid URL.`);
-  }
-  if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol)) {
-    throw new LinkError('config', `The broker address must start with mqtt://, mqtts://, ws:// or wss:// (got ${url.protocol}//).`);
-  }
-  if (!url.hostname) throw new LinkError('config', `The broker address "${raw}" has no host.`);
-  return withScheme;
 }
 
 function defaultOrigin(): DiscoveryOrigin {

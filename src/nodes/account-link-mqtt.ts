@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import type { Link } from '../core/index.js';
 import { nodeLogger } from './node-logger.js';
 import { discoverBrokers, type DiscoveredBroker, type MdnsOptions } from '../mdns/index.js';
-import { MqttPublisher, type ConnectionStatus, type DiscoveryNames, type MqttTlsOptions } from '../mqtt/index.js';
+import { MqttPublisher, redactBrokerUrl, type ConnectionStatus, type DiscoveryNames, type MqttTlsOptions } from '../mqtt/index.js';
 
 interface AccountLinkMqttDef extends NodeDef {
   broker: string;
@@ -118,8 +118,8 @@ export = function accountLinkMqtt(RED: NodeAPI): void {
     publisher?.on('status', (status) => {
       if (status.state === lastState) return;
       lastState = status.state;
-      if (status.state === 'connected') node.log(t('log.connected', { broker: withoutCredentials(config.broker) }));
-      if (status.state === 'disconnected') node.log(t('log.disconnected', { broker: withoutCredentials(config.broker), error: status.error ?? '' }));
+      if (status.state === 'connected') node.log(t('log.connected', { broker: redactBrokerUrl(config.broker) }));
+      if (status.state === 'disconnected') node.log(t('log.disconnected', { broker: redactBrokerUrl(config.broker), error: status.error ?? '' }));
       for (const user of users.values()) user.status(badge(status));
       RED.comms.publish(`account-link-mqtt/${node.id}`, { state: status.state }, true);
     });
@@ -166,8 +166,3 @@ export = function accountLinkMqtt(RED: NodeAPI): void {
     );
   });
 };
-
-/** `mqtt://user:password@host` → `mqtt://host`: log lines never carry the broker password. */
-function withoutCredentials(url: string): string {
-  return String(url ?? '').replace(/\/\/[^/@]*@/, '//');
-}
