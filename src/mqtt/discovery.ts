@@ -1,4 +1,4 @@
-import type { LinkEventType, Snapshot } from '../core/index.js';
+import { LINK_EVENT_TYPES, type Snapshot } from '../core/index.js';
 import { haObjectId, LinkTopics } from './topics.js';
 
 /** Names Home Assistant shows for the device and its entities; the Node-RED layer passes translations. */
@@ -44,18 +44,16 @@ export interface DiscoveryOrigin {
 
 export const LINK_STATES: readonly Snapshot['state'][] = ['unlinked', 'pending', 'linked', 'relink_required', 'error'];
 
-export const EVENT_TYPES: readonly LinkEventType[] = [
-  'linking_started',
-  'code_expired',
-  'access_denied',
-  'linked',
-  'refreshed',
-  'refresh_failed',
-  'relink_soon',
-  'relink_required',
-  'revoked',
-  'error',
-];
+/** This package as the discovery `origin`. */
+export function defaultOrigin(): DiscoveryOrigin {
+  try {
+    // dist/mqtt/ and src/mqtt/ both sit two levels below the package root.
+    const pkg = require('../../package.json') as { name?: string; version?: string };
+    return { name: pkg.name ?? 'node-red-contrib-account-link', ...(pkg.version ? { sw: pkg.version } : {}) };
+  } catch {
+    return { name: 'node-red-contrib-account-link' };
+  }
+}
 
 /** What a Home Assistant button sends: a request with a transaction naming the sender. */
 export const BUTTON_PAYLOAD = '{"transaction":"homeassistant"}';
@@ -148,7 +146,7 @@ export function discoveryPayload(input: DiscoveryInput): Record<string, unknown>
       refresh: button('refresh', n.refresh, 'mdi:refresh'),
       revoke: button('revoke', n.revoke, 'mdi:link-off'),
       qr: { p: 'image', name: n.qr, uniq_id: uid('qr'), img_t: topics.qr, cont_type: 'image/png' },
-      event: { p: 'event', name: n.event, uniq_id: uid('event'), stat_t: topics.event, evt_typ: [...EVENT_TYPES] },
+      event: { p: 'event', name: n.event, uniq_id: uid('event'), stat_t: topics.event, evt_typ: [...LINK_EVENT_TYPES] },
     },
     avty: [{ t: `${input.baseTopic}/status`, pl_avail: 'online', pl_not_avail: 'offline' }],
     qos: 1,
