@@ -201,7 +201,7 @@ function makeLink(slug, store) {
   };
   const link = new Link({
     id: `bench-${slug}`,
-    link: slug,
+    slug,
     settings: {
       provider: 'custom',
       clientId: 'bench',

@@ -1,4 +1,4 @@
-import type { LinkEventType, Snapshot } from '../core/index.js';
+import { LINK_EVENT_TYPES, type Snapshot } from '../core/index.js';
 import { haObjectId, LinkTopics } from './topics.js';
 
 /** Names Home Assistant shows for the device and its entities; the Node-RED layer passes translations. */
@@ -44,18 +44,16 @@ export interface DiscoveryOrigin {
 
 export const LINK_STATES: readonly Snapshot['state'][] = ['unlinked', 'pending', 'linked', 'relink_required', 'error'];
 
-export const EVENT_TYPES: readonly LinkEventType[] = [
-  'linking_started',
-  'code_expired',
-  'access_denied',
-  'linked',
-  'refreshed',
-  'refresh_failed',
-  'relink_soon',
-  'relink_required',
-  'revoked',
-  'error',
-];
+/** This package as the discovery `origin`. */
+export function defaultOrigin(): DiscoveryOrigin {
+  try {
+    // dist/mqtt/ and src/mqtt/ both sit two levels below the package root.
+    const pkg = require('../../package.json') as { name?: string; version?: string };
+    return { name: pkg.name ?? 'node-red-contrib-account-link', ...(pkg.version ? { sw: pkg.version } : {}) };
+  } catch {
+    return { name: 'node-red-contrib-account-link' };
+  }
+}
 
 /** What a Home Assistant button sends: a request with a transaction naming the sender. */
 export const BUTTON_PAYLOAD = '{"transaction":"homeassistant"}';
@@ -74,9 +72,16 @@ export function discoveryTopic(prefix: string, slug: string): string {
   return `${prefix}/device/${haObjectId(slug)}/config`;
 }
 
-/** A template that gives HA's "None" (state unknown) when the snapshot field is null. */
-function field(path: string): string {
-  return `{{ value_json.${path} if value_json.${path} else 'None' }}`;
+/**
+ * A template for one field of the state JSON (`account.name` for a nested one), giving "None"
+ * (HA's unknown) when it or anything on its path is null or missing. HA logs a warning for every
+ * attribute read on null or on a missing key, on every state message, so each step is a `.get()`.
+ */
+function fieldTemplate(path: string): string {
+  const [first, ...rest] = path.split('.');
+  let expression = `value_json.get('${first}')`;
+  for (const key of rest) expression = `(${expression} or {}).get('${key}')`;
+  return `{{ ${expression} or 'None' }}`;
 }
 
 /**
@@ -117,16 +122,16 @@ export function discoveryPayload(input: DiscoveryInput): Record<string, unknown>
       link_state: sensor('link_state', n.linkState, {
         dev_cla: 'enum',
         ops: [...LINK_STATES],
-        val_tpl: '{{ value_json.state }}',
+        val_tpl: fieldTemplate('state'),
         ic: 'mdi:link-variant',
       }),
-      account: sensor('account', n.account, { val_tpl: field('account.name'), ic: 'mdi:account' }),
-      user_code: sensor('user_code', n.userCode, { val_tpl: field('user_code'), ic: 'mdi:form-textbox-password' }),
-      verification_uri: sensor('verification_uri', n.verificationUri, { val_tpl: field('verification_uri'), ic: 'mdi:web' }),
-      code_expires_at: sensor('code_expires_at', n.codeExpiresAt, { dev_cla: 'timestamp', val_tpl: field('code_expires_at') }),
+      account: sensor('account', n.account, { val_tpl: fieldTemplate('account.name'), ic: 'mdi:account' }),
+      user_code: sensor('user_code', n.userCode, { val_tpl: fieldTemplate('user_code'), ic: 'mdi:form-textbox-password' }),
+      verification_uri: sensor('verification_uri', n.verificationUri, { val_tpl: fieldTemplate('verification_uri'), ic: 'mdi:web' }),
+      code_expires_at: sensor('code_expires_at', n.codeExpiresAt, { dev_cla: 'timestamp', val_tpl: fieldTemplate('code_expires_at') }),
       token_expires_at: sensor('token_expires_at', n.tokenExpiresAt, {
         dev_cla: 'timestamp',
-        val_tpl: field('token_expires_at'),
+        val_tpl: fieldTemplate('token_expires_at'),
         ent_cat: 'diagnostic',
       }),
       linked: {
@@ -134,14 +139,14 @@ export function discoveryPayload(input: DiscoveryInput): Record<string, unknown>
         name: n.linked,
         uniq_id: uid('linked'),
         stat_t: topics.state,
-        val_tpl: "{{ 'ON' if value_json.state == 'linked' else 'OFF' }}",
+        val_tpl: "{{ 'ON' if value_json.get('state') == 'linked' else 'OFF' }}",
         ic: 'mdi:link',
       },
       start: button('start', n.start, 'mdi:link-plus'),
       refresh: button('refresh', n.refresh, 'mdi:refresh'),
       revoke: button('revoke', n.revoke, 'mdi:link-off'),
       qr: { p: 'image', name: n.qr, uniq_id: uid('qr'), img_t: topics.qr, cont_type: 'image/png' },
-      event: { p: 'event', name: n.event, uniq_id: uid('event'), stat_t: topics.event, evt_typ: [...EVENT_TYPES] },
+      event: { p: 'event', name: n.event, uniq_id: uid('event'), stat_t: topics.event, evt_typ: [...LINK_EVENT_TYPES] },
     },
     avty: [{ t: `${input.baseTopic}/status`, pl_avail: 'online', pl_not_avail: 'offline' }],
     qos: 1,

@@ -1,16 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import QRCode from 'qrcode';
-import { LinkError, silentLogger, toLinkError, type Link, type Logger, type Snapshot } from '../core/index.js';
-import {
-  discoveryPayload,
-  discoveryTopic,
-  ENGLISH_DISCOVERY_NAMES,
-  type DiscoveryNames,
-  type DiscoveryOrigin,
-} from './discovery.js';
-import { FreshStateStore } from './store.js';
-import { CODE_BOUND_FIELDS, FIELD_TOPICS, isAction, LinkTopics, normalizeTopicRoot, type FieldTopic } from './topics.js';
+import { silentLogger, type Link, type Logger } from '../core/index.js';
+import { normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
+import { defaultOrigin, ENGLISH_DISCOVERY_NAMES, type DiscoveryNames, type DiscoveryOrigin } from './discovery.js';
+import type { Extension, MessageHandler, PublisherContext, PublishProperties } from './extension.js';
+import { EventTopic } from './extensions/events.js';
+import { HomeAssistantDiscovery } from './extensions/home-assistant.js';
+import { QrImage } from './extensions/qr.js';
+import { Requests } from './extensions/requests.js';
+import { StateTopics } from './extensions/state.js';
+import { FreshStateStore } from './outgoing-store.js';
+import { LinkTopics, normalizeTopicRoot, topicMatches } from './topics.js';
 
 /** TLS settings handed to MQTT.js (what Node-RED's `tls-config` node fills in). */
 export interface MqttTlsOptions {
@@ -61,39 +61,24 @@ export interface ConnectionStatus {
   error?: string;
 }
 
-/** A reply on `B/L/response/<action>` (DESIGN §5). */
-export interface RequestReply {
-  status: 'ok' | 'error';
-  data: Snapshot;
-  error: { code: string; message: string } | null;
-  transaction: unknown;
-}
-
-interface Registered {
-  link: Link;
-  topics: LinkTopics;
-  onSnapshot: (snapshot: Snapshot) => void;
-  onEvent: (event: unknown) => void;
-  /** Field values last published in this connection, so unchanged ones are not sent again. */
-  fields: Map<FieldTopic, string>;
-  /** URL whose QR code was last published ('' = cleared), and the PNG made for it. */
-  qrUrl: string | undefined;
-  qrPng: { url: string; png: Buffer } | undefined;
+/** What a publisher emits. */
+export interface MqttPublisherEvents {
+  /** Every change of the connection. */
+  status: [ConnectionStatus];
 }
 
 const DEFAULT_BASE_TOPIC = 'account-link';
 const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
-/** A request larger than this is refused: `{"transaction": ...}` never needs more. */
-const MAX_REQUEST_BYTES = 4096;
 const CLOSE_TIMEOUT_MS = 2000;
-const JSON_CONTENT = 'application/json';
 
 /**
- * Publishes links over one MQTT connection (DESIGN §5): availability, retained state and field
- * topics, QR codes, events, Home Assistant discovery, and request/response commands. Knows nothing
- * of Node-RED. Emits `status` on every connection change.
+ * Publishes links over one MQTT connection (DESIGN §5). It owns the connection: availability on
+ * `<base>/status` and its Last Will, reconnects, the one `send`, routing of incoming messages, and
+ * which links are registered (clearing the topics of deleted and renamed ones). What is published
+ * for a link is the business of its extensions (state topics, QR, events, requests, Home
+ * Assistant), each given a narrow context rather than the publisher. Knows nothing of Node-RED.
  */
-export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> {
+export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
   readonly baseTopic: string;
   readonly discoveryPrefix: string;
   private readonly options: MqttPublisherOptions;
@@ -102,9 +87,10 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
   private readonly safeUrl: string;
   private readonly v5: boolean;
   private readonly log: Logger;
-  private readonly names: DiscoveryNames;
-  private readonly origin: DiscoveryOrigin;
-  private readonly links = new Map<string, Registered>();
+  /** In announce order: Home Assistant's config before the state its entities read. */
+  private readonly extensions: Extension<unknown>[];
+  private readonly subscriptions: { filter: string; handler: MessageHandler }[] = [];
+  private readonly links = new Map<string, Link>();
   /** Last slug each link id was published under: a renamed link's old topics get cleared. */
   private readonly slugById = new Map<string, string>();
   /** Slugs removed while offline: their retained topics are cleared on the next connect. */
@@ -117,13 +103,33 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
     super();
     this.options = options;
     this.url = normalizeBrokerUrl(options.broker);
-    this.safeUrl = this.url.replace(/\/\/[^/@]*@/, '//');
+    this.safeUrl = redactBrokerUrl(this.url);
     this.v5 = (options.protocolVersion ?? 5) === 5;
     this.baseTopic = normalizeTopicRoot(options.baseTopic, DEFAULT_BASE_TOPIC, 'base topic');
     this.discoveryPrefix = normalizeTopicRoot(options.discoveryPrefix, DEFAULT_DISCOVERY_PREFIX, 'discovery prefix');
     this.log = options.logger ?? silentLogger;
-    this.names = { ...ENGLISH_DISCOVERY_NAMES, ...options.names };
-    this.origin = options.origin ?? defaultOrigin();
+
+    const context: PublisherContext = {
+      baseTopic: this.baseTopic,
+      v5: this.v5,
+      log: this.log,
+      clock: options.clock ?? Date,
+      connected: () => this.connected,
+      send: (topic, payload, retain, properties) => this.send(topic, payload, retain, properties),
+      subscribe: (filter, handler) => this.subscriptions.push({ filter, handler }),
+    };
+    const homeAssistant =
+      options.discovery === false
+        ? []
+        : [
+            new HomeAssistantDiscovery(context, {
+              prefix: this.discoveryPrefix,
+              names: { ...ENGLISH_DISCOVERY_NAMES, ...options.names },
+              origin: options.origin ?? defaultOrigin(),
+            }),
+          ];
+    this.extensions = [...homeAssistant, new StateTopics(context, options.fieldTopics !== false), new QrImage(context), new EventTopic(context), new Requests(context)];
+    for (const extension of this.extensions) extension.start();
   }
 
   get status(): ConnectionStatus {
@@ -180,7 +186,7 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
       this.log.warn(`[mqtt] ${this.safeUrl}: ${err.message}`);
       this.current = { ...this.current, error: err.message };
     });
-    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
+    client.on('message', (topic, payload, packet) => this.route(topic, payload, packet));
   }
 
   /**
@@ -190,7 +196,7 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
   register(link: Link): void {
     if (this.closed) return;
     const existing = this.links.get(link.slug);
-    if (existing?.link === link) return;
+    if (existing === link) return;
     if (existing) {
       this.log.warn(`[mqtt] two links use the name "${link.slug}"; the newer one is published`);
       this.detach(existing);
@@ -200,20 +206,11 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
     this.slugById.set(link.id, link.slug);
     this.pendingClears.delete(link.slug);
 
-    const registered: Registered = {
-      link,
-      topics: new LinkTopics(this.baseTopic, link.slug),
-      onSnapshot: (snapshot) => this.publishLink(registered, snapshot, false),
-      onEvent: (event) => this.send(registered.topics.event, JSON.stringify(event), false, { contentType: JSON_CONTENT }),
-      fields: new Map(),
-      qrUrl: undefined,
-      qrPng: undefined,
-    };
-    link.on('snapshot', registered.onSnapshot);
-    link.on('event', registered.onEvent);
-    this.links.set(link.slug, registered);
+    this.links.set(link.slug, link);
+    const topics = new LinkTopics(this.baseTopic, link.slug);
+    for (const extension of this.extensions) extension.attach(link, topics);
     if (!this.client) this.connect();
-    else if (this.connected) this.announce(registered);
+    else if (this.connected) this.announce(link);
   }
 
   /**
@@ -221,10 +218,8 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
    * Home Assistant device are cleared.
    */
   deregister(link: Link, options: { removed?: boolean } = {}): void {
-    const registered = this.links.get(link.slug);
-    if (!registered || registered.link !== link) return;
-    this.detach(registered);
-    this.links.delete(link.slug);
+    if (this.links.get(link.slug) !== link) return;
+    this.detach(link);
     if (options.removed) {
       this.slugById.delete(link.id);
       this.clearLink(link.slug);
@@ -235,7 +230,7 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const registered of this.links.values()) this.detach(registered);
+    for (const extension of this.extensions) extension.stop();
     this.links.clear();
     const client = this.client;
     this.client = null;
@@ -255,89 +250,23 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
     this.setStatus({ state: 'connected' });
     this.log.info(`[mqtt] connected to ${this.safeUrl}`);
     this.send(this.statusTopic, 'online', true);
-    const subscriptions: Record<string, { qos: 1 }> = { [`${this.baseTopic}/+/request/+`]: { qos: 1 } };
-    if (this.options.discovery !== false) subscriptions[`${this.discoveryPrefix}/status`] = { qos: 1 };
-    client.subscribe(subscriptions, (err) => {
-      if (err) this.log.warn(`[mqtt] could not subscribe to requests: ${err.message}`);
+    // A clean session forgets subscriptions: they are made again on every connect.
+    const filters = Object.fromEntries(this.subscriptions.map(({ filter }) => [filter, { qos: 1 as const }]));
+    client.subscribe(filters, (err) => {
+      if (err) this.log.warn(`[mqtt] could not subscribe to ${Object.keys(filters).join(', ')}: ${err.message}`);
     });
     for (const slug of this.pendingClears) this.clearLink(slug);
-    for (const registered of this.links.values()) this.announce(registered);
+    for (const link of this.links.values()) this.announce(link);
   }
 
-  /** Everything about one link, sent in full (after a connect, a register or HA's birth). */
-  private announce(registered: Registered): void {
-    if (this.options.discovery !== false) {
-      const payload = discoveryPayload({
-        prefix: this.discoveryPrefix,
-        baseTopic: this.baseTopic,
-        slug: registered.link.slug,
-        provider: registered.link.snapshot().provider,
-        names: this.names,
-        origin: this.origin,
-      });
-      this.send(discoveryTopic(this.discoveryPrefix, registered.link.slug), JSON.stringify(payload), true, {
-        contentType: JSON_CONTENT,
-      });
-    }
-    this.publishLink(registered, registered.link.snapshot(), true);
+  /** Everything about one link, sent in full (after a connect or a register). */
+  private announce(link: Link): void {
+    for (const extension of this.extensions) extension.announce(link);
   }
 
-  private publishLink(registered: Registered, snapshot: Snapshot, full: boolean): void {
-    if (!this.connected) return;
-    const { topics } = registered;
-    this.send(topics.state, JSON.stringify(snapshot), true, { contentType: JSON_CONTENT });
-    const expiry = this.codeExpiry(snapshot);
-    if (this.options.fieldTopics !== false) {
-      if (full) registered.fields.clear();
-      for (const name of FIELD_TOPICS) {
-        const value = fieldValue(snapshot, name);
-        if (registered.fields.get(name) === value) continue;
-        registered.fields.set(name, value);
-        const expires = value !== '' && CODE_BOUND_FIELDS.has(name) && expiry !== undefined;
-        this.send(topics.field(name), value, true, expires ? { messageExpiryInterval: expiry } : undefined);
-      }
-    }
-    this.publishQr(registered, snapshot, full);
-  }
-
-  private publishQr(registered: Registered, snapshot: Snapshot, full: boolean): void {
-    const url = qrUrl(snapshot);
-    if (!full && registered.qrUrl === url) return;
-    registered.qrUrl = url;
-    if (url === '') {
-      this.send(registered.topics.qr, '', true);
-      return;
-    }
-    const sendPng = (png: Buffer): void => {
-      const expiry = this.codeExpiry(registered.link.snapshot());
-      this.send(registered.topics.qr, png, true, {
-        contentType: 'image/png',
-        ...(expiry !== undefined ? { messageExpiryInterval: expiry } : {}),
-      });
-    };
-    if (registered.qrPng?.url === url) {
-      sendPng(registered.qrPng.png);
-      return;
-    }
-    // Drawing takes milliseconds of CPU: not inside the snapshot listener, so the state goes first.
-    setImmediate(() => {
-      QRCode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 2, scale: 6 }).then(
-        (png) => {
-          registered.qrPng = { url, png };
-          // The link may have moved on while the image was drawn.
-          if (this.links.get(registered.link.slug) !== registered || qrUrl(registered.link.snapshot()) !== url) return;
-          sendPng(png);
-        },
-        (err: unknown) => this.log.warn(`[mqtt] could not draw the QR code: ${(err as Error).message}`),
-      );
-    });
-  }
-
-  /** Seconds the shown code still lives, for v5 message expiry; undefined when there is no code. */
-  private codeExpiry(snapshot: Snapshot): number | undefined {
-    if (!this.v5 || snapshot.state !== 'pending' || !snapshot.code_expires_at) return undefined;
-    const remainingMs = Date.parse(snapshot.code_expires_at) - (this.options.clock ?? Date).now();
-    return Math.max(1, Math.ceil(remainingMs / 1000));
+  private detach(link: Link): void {
+    for (const extension of this.extensions) extension.detach(link);
+    this.links.delete(link.slug);
   }
 
   /** Empties every retained topic of `slug`, or remembers to once connected. */
@@ -348,79 +277,16 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
     }
     this.pendingClears.delete(slug);
     const topics = new LinkTopics(this.baseTopic, slug);
-    this.send(topics.state, '', true);
-    for (const name of FIELD_TOPICS) this.send(topics.field(name), '', true);
-    this.send(topics.qr, '', true);
-    if (this.options.discovery !== false) this.send(discoveryTopic(this.discoveryPrefix, slug), '', true);
+    for (const extension of this.extensions) extension.clear(topics);
   }
 
-  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    if (topic === `${this.discoveryPrefix}/status`) {
-      // HA's birth message: it (re)started and needs the configs again. A retained copy arrives on
-      // every subscribe, right after the connect that announced everything already.
-      if (!packet.retain && payload.toString('utf8').trim() === 'online') {
-        this.log.debug('[mqtt] Home Assistant came online; announcing again');
-        for (const registered of this.links.values()) this.announce(registered);
-      }
-      return;
-    }
-    const prefix = `${this.baseTopic}/`;
-    if (!topic.startsWith(prefix)) return;
-    const levels = topic.slice(prefix.length).split('/');
-    if (levels.length !== 3 || levels[1] !== 'request') return;
-    // A retained request would replay on every reconnect.
-    if (packet.retain) return;
-    const registered = this.links.get(levels[0]!);
-    if (!registered) return;
-    void this.handleRequest(registered, levels[2]!, payload, packet.properties).catch((err: unknown) =>
-      this.log.warn(`[mqtt] request on ${topic} failed: ${(err as Error).message}`),
-    );
-  }
-
-  private async handleRequest(
-    registered: Registered,
-    action: string,
-    payload: Buffer,
-    properties: IPublishPacket['properties'],
-  ): Promise<void> {
-    const { link } = registered;
-    const request = parseRequest(payload);
-    let reply: RequestReply;
-    if ('error' in request) {
-      reply = { status: 'error', data: link.snapshot(), error: request.error, transaction: null };
-    } else if (!isAction(action)) {
-      reply = {
-        status: 'error',
-        data: link.snapshot(),
-        error: { code: 'unknown_action', message: `Unknown request "${action}". Use start, cancel, refresh, revoke or status.` },
-        transaction: request.transaction,
-      };
-    } else {
-      try {
-        const data = await perform(link, action);
-        reply = { status: 'ok', data, error: null, transaction: request.transaction };
-      } catch (err) {
-        const problem = toLinkError(err, link.snapshot().provider);
-        reply = { status: 'error', data: link.snapshot(), error: problem.toJSON(), transaction: request.transaction };
-      }
-    }
-    const body = JSON.stringify(reply);
-    this.send(registered.topics.response(action), body, false, { contentType: JSON_CONTENT });
-    const responseTopic = properties?.responseTopic;
-    if (this.v5 && responseTopic && !/[+#]/.test(responseTopic)) {
-      this.send(responseTopic, body, false, {
-        contentType: JSON_CONTENT,
-        ...(properties?.correlationData ? { correlationData: properties.correlationData } : {}),
-      });
+  private route(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    for (const { filter, handler } of this.subscriptions) {
+      if (topicMatches(filter, topic)) handler(topic, payload, packet);
     }
   }
 
-  private send(
-    topic: string,
-    payload: string | Buffer,
-    retain: boolean,
-    properties?: NonNullable<IClientPublishOptions['properties']>,
-  ): void {
+  private send(topic: string, payload: string | Buffer, retain: boolean, properties?: PublishProperties): void {
     const client = this.client;
     // Nothing is queued while offline: the next connect publishes the state of that moment.
     if (!client?.connected) return;
@@ -431,95 +297,9 @@ export class MqttPublisher extends EventEmitter<{ status: [ConnectionStatus] }> 
     });
   }
 
-  private detach(registered: Registered): void {
-    registered.link.off('snapshot', registered.onSnapshot);
-    registered.link.off('event', registered.onEvent);
-  }
-
   private setStatus(status: ConnectionStatus): void {
     this.current = status;
     this.emit('status', status);
-  }
-}
-
-/** Runs one command against a link and gives the snapshot to answer with. */
-async function perform(link: Link, action: 'start' | 'cancel' | 'refresh' | 'revoke' | 'status'): Promise<Snapshot> {
-  switch (action) {
-    case 'start':
-      return (await link.start()).pending;
-    case 'cancel':
-      return link.cancel();
-    case 'refresh':
-      return link.refresh();
-    case 'revoke':
-      return (await link.revoke()).snapshot;
-    case 'status':
-      return link.snapshot();
-  }
-}
-
-
-/** An empty payload, or a JSON object whose optional `transaction` is echoed in the reply. */
-export function parseRequest(payload: Buffer): { transaction: unknown } | { error: { code: string; message: string } } {
-  if (payload.length > MAX_REQUEST_BYTES) {
-    return { error: { code: 'bad_request', message: `The request is larger than ${MAX_REQUEST_BYTES} bytes.` } };
-  }
-  const text = payload.toString('utf8').trim();
-  if (text === '') return { transaction: null };
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return { error: { code: 'bad_request', message: 'The request must be empty or a JSON object like {"transaction": "1"}.' } };
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    return { error: { code: 'bad_request', message: 'The request must be empty or a JSON object like {"transaction": "1"}.' } };
-  }
-  return { transaction: (body as { transaction?: unknown }).transaction ?? null };
-}
-
-function fieldValue(snapshot: Snapshot, name: FieldTopic): string {
-  switch (name) {
-    case 'link_state':
-      return snapshot.state;
-    case 'account':
-      return snapshot.account?.name ?? '';
-    default:
-      return snapshot[name] ?? '';
-  }
-}
-
-/** What the QR code encodes while a code is shown; '' otherwise. */
-function qrUrl(snapshot: Snapshot): string {
-  if (snapshot.state !== 'pending') return '';
-  return snapshot.verification_uri_complete ?? snapshot.verification_uri ?? '';
-}
-
-/** Accepts `host`, `host:port` and the four URL schemes of DESIGN §3. */
-export function normalizeBrokerUrl(broker: string): string {
-  const raw = (broker ?? '').trim();
-  if (!raw) throw new LinkError('config', 'The broker address is missing.');
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `mqtt://${raw}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new LinkError('config', `The broker address "${raw}" is not a valid URL.`);
-  }
-  if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol)) {
-    throw new LinkError('config', `The broker address must start with mqtt://, mqtts://, ws:// or wss:// (got ${url.protocol}//).`);
-  }
-  if (!url.hostname) throw new LinkError('config', `The broker address "${raw}" has no host.`);
-  return withScheme;
-}
-
-function defaultOrigin(): DiscoveryOrigin {
-  try {
-    // dist/mqtt/ and src/mqtt/ both sit two levels below the package root.
-    const pkg = require('../../package.json') as { name?: string; version?: string };
-    return { name: pkg.name ?? 'node-red-contrib-account-link', ...(pkg.version ? { sw: pkg.version } : {}) };
-  } catch {
-    return { name: 'node-red-contrib-account-link' };
   }
 }
 

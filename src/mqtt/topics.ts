@@ -1,8 +1,4 @@
-import { LinkError } from '../core/index.js';
-
-/** Commands a client may send on `B/L/request/<action>` (DESIGN §5). */
-export const ACTIONS = ['start', 'cancel', 'refresh', 'revoke', 'status'] as const;
-export type Action = (typeof ACTIONS)[number];
+import { LinkError, type LinkAction } from '../core/index.js';
 
 /** Plain-string topics for displays, in the order they are published. */
 export const FIELD_TOPICS = [
@@ -18,10 +14,6 @@ export type FieldTopic = (typeof FIELD_TOPICS)[number];
 
 /** Field topics that only mean something while a code is shown: they expire with it (MQTT v5). */
 export const CODE_BOUND_FIELDS: ReadonlySet<FieldTopic> = new Set<FieldTopic>(['user_code', 'prompt']);
-
-export function isAction(value: string): value is Action {
-  return (ACTIONS as readonly string[]).includes(value);
-}
 
 /**
  * Checks a base or discovery prefix: one or more topic levels, no wildcards, no empty level.
@@ -57,7 +49,7 @@ export class LinkTopics {
   field(name: FieldTopic): string {
     return `${this.root}/${name}`;
   }
-  request(action: Action): string {
+  request(action: LinkAction): string {
     return `${this.root}/request/${action}`;
   }
   response(action: string): string {
@@ -72,4 +64,15 @@ export class LinkTopics {
  */
 export function haObjectId(slug: string): string {
   return `account_link_${slug.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}
+
+/** Whether `topic` matches the subscription `filter` (`+` one level, `#` the rest). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const wanted = filter.split('/');
+  const levels = topic.split('/');
+  for (let i = 0; i < wanted.length; i++) {
+    if (wanted[i] === '#') return true;
+    if (i >= levels.length || (wanted[i] !== '+' && wanted[i] !== levels[i])) return false;
+  }
+  return wanted.length === levels.length;
 }

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import type { Link } from '../core/index.js';
 import { nodeLogger } from './node-logger.js';
 import { discoverBrokers, type DiscoveredBroker, type MdnsOptions } from '../mdns/index.js';
-import { MqttPublisher, type ConnectionStatus, type DiscoveryNames, type MqttTlsOptions } from '../mqtt/index.js';
+import { MqttPublisher, redactBrokerUrl, type ConnectionStatus, type DiscoveryNames, type MqttTlsOptions } from '../mqtt/index.js';
 
 interface AccountLinkMqttDef extends NodeDef {
   broker: string;
@@ -21,17 +21,10 @@ interface Credentials {
   password?: string;
 }
 
-/** Anything that shows a status badge: nodes that want to know whether the broker is reachable. */
-interface StatusTarget {
-  status(status: NodeStatus): void;
-}
-
 /** What the `account-link` config node calls (like core mqtt-broker's register/deregister). */
 interface AccountLinkMqttNode extends Node<Credentials> {
-  register(link: Link, user?: StatusTarget): void;
+  register(link: Link): void;
   deregister(link: Link, removed?: boolean): void;
-  /** The connection's state, for nodes registering later than it changed. */
-  connectionStatus(): ConnectionStatus;
 }
 
 interface TlsConfigNode extends Node {
@@ -80,9 +73,7 @@ export = function accountLinkMqtt(RED: NodeAPI): void {
   function AccountLinkMqttNode(this: AccountLinkMqttNode, config: AccountLinkMqttDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const users = new Map<string, StatusTarget>();
     let publisher: MqttPublisher | undefined;
-    let configProblem: string | undefined;
 
     try {
       let tls: MqttTlsOptions | undefined;
@@ -109,39 +100,25 @@ export = function accountLinkMqtt(RED: NodeAPI): void {
         logger: nodeLogger(node),
       });
     } catch (err) {
-      configProblem = (err as Error).message;
-      node.error(t('errors.config', { message: configProblem }));
+      node.error(t('errors.config', { message: (err as Error).message }));
+      node.status({ fill: 'red', shape: 'ring', text: t('status.invalid') });
     }
 
-    const problemBadge = (): NodeStatus => ({ fill: 'red', shape: 'ring', text: t('status.invalid') });
+    const broker = redactBrokerUrl(config.broker);
     let lastState: ConnectionStatus['state'] | undefined;
     publisher?.on('status', (status) => {
+      // Reconnect attempts repeat 'connecting' and 'disconnected': one log line per change is enough.
       if (status.state === lastState) return;
       lastState = status.state;
-      if (status.state === 'connected') node.log(t('log.connected', { broker: withoutCredentials(config.broker) }));
-      if (status.state === 'disconnected') node.log(t('log.disconnected', { broker: withoutCredentials(config.broker), error: status.error ?? '' }));
-      for (const user of users.values()) user.status(badge(status));
-      RED.comms.publish(`account-link-mqtt/${node.id}`, { state: status.state }, true);
+      if (status.state === 'connected') node.log(t('log.connected', { broker }));
+      if (status.state === 'disconnected') node.log(t('log.disconnected', { broker, error: status.error ?? '' }));
+      node.status(badge(status));
     });
 
-    node.connectionStatus = () => publisher?.status ?? { state: 'disconnected', error: configProblem };
-
-    node.register = (link, user) => {
-      if (user) {
-        users.set(link.id, user);
-        user.status(publisher ? badge(publisher.status) : problemBadge());
-      }
-      publisher?.register(link);
-    };
-
-    node.deregister = (link, removed) => {
-      users.get(link.id)?.status({});
-      users.delete(link.id);
-      publisher?.deregister(link, { removed: Boolean(removed) });
-    };
+    node.register = (link) => publisher?.register(link);
+    node.deregister = (link, removed) => publisher?.deregister(link, { removed: Boolean(removed) });
 
     node.on('close', (done: () => void) => {
-      users.clear();
       if (!publisher) return done();
       publisher.close().then(done, done);
     });
@@ -166,8 +143,3 @@ export = function accountLinkMqtt(RED: NodeAPI): void {
     );
   });
 };
-
-/** `mqtt://user:password@host` → `mqtt://host`: log lines never carry the broker password. */
-function withoutCredentials(url: string): string {
-  return String(url ?? '').replace(/\/\/[^/@]*@/, '//');
-}

@@ -102,10 +102,13 @@ export interface TestLink {
   clock: ManualClock;
 }
 
-/** A loaded Link on a `custom` provider with the fake pairing flow; `linked` starts it linked as Alice. */
+/**
+ * A loaded Link on a `custom` provider (or Spotify, which has a page for removing access) with the
+ * fake pairing flow; `linked` starts it linked as Alice.
+ */
 export async function makeLink(
   slug: string,
-  options: { linked?: boolean; store?: TokenStore; clock?: ManualClock; id?: string; agent?: MockAgent } = {},
+  options: { linked?: boolean; store?: TokenStore; clock?: ManualClock; id?: string; agent?: MockAgent; spotify?: boolean } = {},
 ): Promise<TestLink> {
   const store = options.store ?? (await TokenStore.open(await tempDir()));
   const clock = options.clock ?? new ManualClock();
@@ -129,13 +132,15 @@ export async function makeLink(
   const link = new Link({
     id,
     slug,
-    settings: {
-      provider: 'custom',
-      clientId: 'test-client',
-      flow: 'pairing',
-      authorizationEndpoint: 'https://auth.example.test/authorize',
-      tokenEndpoint: TOKEN_ENDPOINT,
-    },
+    settings: options.spotify
+      ? { provider: 'spotify', clientId: 'test-client', flow: 'pairing' }
+      : {
+          provider: 'custom',
+          clientId: 'test-client',
+          flow: 'pairing',
+          authorizationEndpoint: 'https://auth.example.test/authorize',
+          tokenEndpoint: TOKEN_ENDPOINT,
+        },
     store,
     clock,
     pairing: pairing.method,

@@ -1,6 +1,6 @@
 /**
  * The `account-link-mqtt` config node in Node-RED (node-red-node-test-helper, built dist/): the
- * `account-link` node registers its Link with it, status is fanned out, and the mDNS admin route.
+ * `account-link` node registers its Link with it, its own status badge, and the mDNS admin route.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -22,9 +22,18 @@ interface Badge {
   text?: string;
 }
 interface MqttNode {
-  register(link: unknown, user?: { status(badge: Badge): void }): void;
+  register(link: unknown): void;
   deregister(link: unknown, removed?: boolean): void;
-  connectionStatus(): { state: string };
+  /** The test helper's spy on Node.prototype.status, shared by every node. */
+  status: { getCalls(): { thisValue: unknown; args: unknown[] }[] };
+}
+
+/** The badges `node` has shown, in order. */
+function badgesOf(node: MqttNode): Badge[] {
+  return node.status
+    .getCalls()
+    .filter((call) => call.thisValue === node)
+    .map((call) => call.args[0] as Badge);
 }
 interface AccountNode {
   ready: Promise<unknown>;
@@ -89,12 +98,12 @@ describe('account-link-mqtt node', function () {
     await removeTempDirs();
   });
 
-  it('publishes the account-link node it is chosen by, with its credentials, and fans out status', async () => {
+  it('publishes the account-link node it is chosen by, with its credentials, and shows the connection on its badge', async () => {
     await helper.load([accountLinkNodes, mqttNodes], flow(broker), { broker: { user: 'hub', password: 'pw-secret' } });
     const account = helper.getNode('acct') as unknown as AccountNode;
-    const link = await account.ready;
+    await account.ready;
     const mqtt = helper.getNode('broker') as unknown as MqttNode;
-    await until(() => mqtt.connectionStatus().state === 'connected', 'the connection');
+    await until(() => badgesOf(mqtt).at(-1)?.fill === 'green', 'the connection');
     assert.deepEqual(logins, ['hub:ok']);
 
     const retained = await retainedOn(broker.url, '#', { username: 'hub', password: 'pw-secret' });
@@ -103,17 +112,13 @@ describe('account-link-mqtt node', function () {
     assert.equal(retained.get('hub/node-test/link_state')?.text, 'unlinked');
     assert.ok(retained.has('homeassistant/device/account_link_node_test/config'));
 
-    const badges: Badge[] = [];
-    mqtt.register(link, { status: (badge) => badges.push(badge) });
-    assert.equal(badges.at(-1)?.fill, 'green', 'told the current state at once');
     await broker.stop();
-    await until(() => badges.some((b) => b.fill === 'red'), 'a disconnected badge');
+    await until(() => badgesOf(mqtt).at(-1)?.fill === 'red', 'a disconnected badge');
     await broker.start();
-    await until(() => badges.at(-1)?.fill === 'green', 'connected again');
-    const fills = badges.map((b) => b.fill);
-    assert.equal(fills[0], 'green');
-    assert.ok(fills.indexOf('red') > 0 && fills.lastIndexOf('green') > fills.indexOf('red'), fills.join(','));
-    assert.ok(badges.every((b) => !JSON.stringify(b).includes('pw-secret')));
+    await until(() => badgesOf(mqtt).at(-1)?.fill === 'green', 'connected again');
+    const fills = badgesOf(mqtt).map((b) => b.fill);
+    assert.ok(fills.indexOf('red') > fills.indexOf('green') && fills.lastIndexOf('green') > fills.indexOf('red'), fills.join(','));
+    assert.ok(badgesOf(mqtt).every((b) => !JSON.stringify(b).includes('pw-secret')));
 
     // Unloading the flow closes the connection cleanly: offline is retained.
     await helper.unload();
@@ -121,15 +126,17 @@ describe('account-link-mqtt node', function () {
     assert.equal(after.get('hub/status')?.text, 'offline');
   });
 
-  it('reports a broker URL it cannot use without crashing', async () => {
+  it('reports a broker address it cannot use on its badge, without crashing', async () => {
     const bad = flow(broker) as unknown as Record<string, unknown>[];
-    bad[1]!.broker = 'http://example.test';
+    bad[1]!.broker = 'http://hub:se@cr/et@example.test';
     await helper.load([accountLinkNodes, mqttNodes], bad as unknown as Flow);
+    const account = helper.getNode('acct') as unknown as AccountNode;
+    await account.ready;
     const mqtt = helper.getNode('broker') as unknown as MqttNode;
-    const badges: Badge[] = [];
-    mqtt.register({ id: 'x', slug: 'x' }, { status: (badge) => badges.push(badge) });
-    assert.equal(mqtt.connectionStatus().state, 'disconnected');
-    assert.equal(badges[0]?.fill, 'red');
+    mqtt.register({ id: 'x', slug: 'x' });
+    mqtt.deregister({ id: 'x', slug: 'x' }, true);
+    assert.equal(badgesOf(mqtt).at(-1)?.fill, 'red');
+    assert.ok(badgesOf(mqtt).every((b) => !/se@|cr\/|et@/.test(JSON.stringify(b))));
   });
 
   it('lists brokers seen by mDNS on GET account-link/discover/mqtt', async () => {

@@ -193,7 +193,8 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
     assert.deepEqual([reply.status, reply.data.state, reply.data.user_code], ['ok', 'linked', null]);
 
     reply = await ask('revoke', '{"transaction":"bye"}');
-    assert.deepEqual([reply.status, reply.data.state, reply.transaction], ['ok', 'unlinked', 'bye']);
+    assert.deepEqual([reply.status, reply.data.state, reply.transaction, reply.manageUrl], ['ok', 'unlinked', 'bye', null]);
+    assert.deepEqual(Object.keys(reply).sort(), ['data', 'error', 'manageUrl', 'status', 'transaction'], 'the shape of every reply');
 
     reply = await ask('refresh', '{"transaction":"again"}');
     assert.equal(reply.status, 'error');
@@ -259,6 +260,7 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
     assert.ok(retained.has(`${B}/gone/user_code`));
     assert.ok(retained.has('homeassistant/device/account_link_gone/config'));
 
+    const seen = recordPublishes(broker);
     publisher.deregister(gone.link, { removed: true });
     await keep.link.start(); // something after the clears, to wait on
     const live = await observe([`${B}/keep/state`]);
@@ -271,6 +273,10 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
     );
     assert.ok(retained.has(`${B}/keep/state`));
     assert.ok(retained.has('homeassistant/device/account_link_keep/config'));
+    // The device goes first, so Home Assistant never renders its templates against an empty state.
+    const cleared = seen.filter((m) => m.topic.includes('gone') && m.text === '').map((m) => m.topic);
+    assert.equal(cleared[0], 'homeassistant/device/account_link_gone/config');
+    assert.ok(cleared.includes(`${B}/gone/state`));
 
     // Deregistering without removal (a redeploy) keeps the retained state.
     publisher.deregister(keep.link);

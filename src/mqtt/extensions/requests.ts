@@ -1,0 +1,79 @@
+import type { IPublishPacket } from 'mqtt';
+import { isLinkAction, LinkError, refusedReply, runAction, type ActionReply, type ErrorSummary } from '../../core/index.js';
+import { Extension, type Followed, type PublisherContext } from '../extension.js';
+
+/** A reply on `B/L/response/<action>` (DESIGN §5): the core action reply plus the request's transaction. */
+export type RequestReply = ActionReply & { transaction: unknown };
+
+/** A request larger than this is refused: `{"transaction": ...}` never needs more. */
+const MAX_REQUEST_BYTES = 4096;
+const NOT_AN_OBJECT = 'The request must be empty or a JSON object like {"transaction": "1"}.';
+
+/**
+ * Commands on `B/L/request/<action>`, run through the core action table and answered on
+ * `B/L/response/<action>` and, for an MQTT v5 request that names one, on its response topic.
+ */
+export class Requests extends Extension {
+  constructor(ctx: PublisherContext) {
+    super(ctx, () => undefined);
+  }
+
+  override start(): void {
+    this.ctx.subscribe(`${this.ctx.baseTopic}/+/request/+`, (topic, payload, packet) => this.received(topic, payload, packet));
+  }
+
+  private received(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    // A retained request would replay on every reconnect.
+    if (packet.retain) return;
+    const [slug, , action] = topic.slice(this.ctx.baseTopic.length + 1).split('/');
+    const entry = this.following(slug!);
+    if (!entry) return;
+    void this.answer(entry, action!, payload, packet.properties).catch((err: unknown) =>
+      this.ctx.log.warn(`[mqtt] request on ${topic} failed: ${(err as Error).message}`),
+    );
+  }
+
+  private async answer(
+    { link, topics }: Followed<undefined>,
+    action: string,
+    payload: Buffer,
+    properties: IPublishPacket['properties'],
+  ): Promise<void> {
+    const request = parseRequest(payload);
+    let reply: RequestReply;
+    if ('error' in request) {
+      reply = { ...refusedReply(link.snapshot(), request.error), transaction: null };
+    } else if (!isLinkAction(action)) {
+      const unknown = new LinkError('unknown_action', `Unknown request "${action}". Use start, cancel, refresh, revoke or status.`);
+      reply = { ...refusedReply(link.snapshot(), unknown), transaction: request.transaction };
+    } else {
+      reply = { ...(await runAction(link, action)).reply, transaction: request.transaction };
+    }
+    const body = JSON.stringify(reply);
+    this.ctx.send(topics.response(action), body, false, { contentType: 'application/json' });
+    const responseTopic = properties?.responseTopic;
+    if (this.ctx.v5 && responseTopic && !/[+#]/.test(responseTopic)) {
+      this.ctx.send(responseTopic, body, false, {
+        contentType: 'application/json',
+        ...(properties?.correlationData ? { correlationData: properties.correlationData } : {}),
+      });
+    }
+  }
+}
+
+/** An empty payload, or a JSON object whose optional `transaction` is echoed in the reply. */
+export function parseRequest(payload: Buffer): { transaction: unknown } | { error: ErrorSummary } {
+  if (payload.length > MAX_REQUEST_BYTES) {
+    return { error: { code: 'bad_request', message: `The request is larger than ${MAX_REQUEST_BYTES} bytes.` } };
+  }
+  const text = payload.toString('utf8').trim();
+  if (text === '') return { transaction: null };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { error: { code: 'bad_request', message: NOT_AN_OBJECT } };
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { error: { code: 'bad_request', message: NOT_AN_OBJECT } };
+  return { transaction: (body as { transaction?: unknown }).transaction ?? null };
+}
