@@ -6,7 +6,7 @@ export const INVALID_BROKER_ADDRESS = '<invalid broker address>';
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
 
-/** Accepts `host`, `host:port` and the four URL schemes of DESIGN §3. */
+/** Accepts `host`, `host:port` and the four URL schemes (mqtt, mqtts, ws, wss). */
 export function normalizeBrokerUrl(broker: string): string {
   const raw = (broker ?? '').trim();
   if (!raw) throw new LinkError('config', 'The broker address is missing.');

@@ -1,4 +1,4 @@
-/** The MQTT side of account-link (DESIGN §5). Imports nothing from Node-RED. */
+/** The MQTT side of account-link. Imports nothing from Node-RED. */
 export {
   MqttPublisher,
   type ConnectionState,

@@ -72,7 +72,7 @@ const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
 const CLOSE_TIMEOUT_MS = 2000;
 
 /**
- * Publishes links over one MQTT connection (DESIGN §5). It owns the connection: availability on
+ * Publishes links over one MQTT connection. It owns the connection: availability on
  * `<base>/status` and its Last Will, reconnects, the one `send`, routing of incoming messages, and
  * which links are registered (clearing the topics of deleted and renamed ones). What is published
  * for a link is the business of its extensions (state topics, QR, events, requests, Home

@@ -23,7 +23,7 @@ function record(seq: number): StoredLink {
   };
 }
 
-/** Tokens at rest (DESIGN §8). */
+/** Tokens at rest. */
 describe('core: TokenStore', function () {
   after(cleanupTempDirs);
 

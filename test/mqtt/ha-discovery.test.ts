@@ -1,4 +1,4 @@
-/** Home Assistant device discovery (DESIGN §5) checked against HA's rules, over mosquitto (v5). */
+/** Home Assistant device discovery checked against HA's rules, over mosquitto (v5). */
 import assert from 'node:assert/strict';
 import { LINK_EVENT_TYPES } from '../../src/core/index.js';
 import { BUTTON_PAYLOAD, MqttPublisher } from '../../src/mqtt/index.js';

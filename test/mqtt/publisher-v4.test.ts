@@ -1,4 +1,4 @@
-/** The MQTT contract (DESIGN §5) over MQTT 3.1.1 against aedes, in process. */
+/** The MQTT contract over MQTT 3.1.1 against aedes, in process. */
 import assert from 'node:assert/strict';
 import { MqttPublisher, type RequestReply } from '../../src/mqtt/index.js';
 import { startAedes, type AedesBroker } from '../helpers/brokers.js';

@@ -1,4 +1,4 @@
-/** MQTT v5 features of the publisher against a real mosquitto (DESIGN §5). */
+/** MQTT v5 features of the publisher against a real mosquitto. */
 import assert from 'node:assert/strict';
 import { MqttPublisher, type RequestReply } from '../../src/mqtt/index.js';
 import { makeLink, Observer, reaches, retainedOn, useMosquitto, whenState } from './links.js';

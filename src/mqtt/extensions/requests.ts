@@ -2,7 +2,7 @@ import type { IPublishPacket } from 'mqtt';
 import { isLinkAction, LinkError, refusedReply, runAction, type ActionReply, type ErrorSummary } from '../../core/index.js';
 import { Extension, type Followed, type PublisherContext } from '../extension.js';
 
-/** A reply on `B/L/response/<action>` (DESIGN §5): the core action reply plus the request's transaction. */
+/** A reply on `B/L/response/<action>`: the core action reply plus the request's transaction. */
 export type RequestReply = ActionReply & { transaction: unknown };
 
 /** A request larger than this is refused: `{"transaction": ...}` never needs more. */
