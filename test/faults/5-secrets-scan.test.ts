@@ -63,7 +63,7 @@ faultSuite('faults 5: secrets scan', function () {
       const entered = await fetch(`${red.base}/link`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ user_code: started.body.user_code }),
+        body: new URLSearchParams({ user_code: started.body.data.user_code }),
         redirect: 'manual',
       });
       assert.equal(entered.status, 303);

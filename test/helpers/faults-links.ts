@@ -31,7 +31,7 @@ export async function linkByDevice(red: FaultNodeRed, id: string, provider: Test
   const started = await red.admin('POST', `account-link/${id}/start`);
   assert.equal(started.status, 200, started.text);
   assert.equal(started.body.data.state, 'pending');
-  await provider.approveDevice(started.body.user_code, { accountId });
+  await provider.approveDevice(started.body.data.user_code, { accountId });
   // The engine polls every 5 s (RFC 8628 default).
   return red.waitFor(id, (s) => s.state === 'linked', 30_000);
 }
