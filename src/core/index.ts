@@ -50,6 +50,8 @@ export {
   PROFILES,
   profileFor,
   profileSummaries,
+  redirectUriProblem,
+  suggestedRedirectUri,
   type Endpoints,
   type ExpiryModel,
   type LinkingFlow,

@@ -39,21 +39,6 @@ export function checkedPublicUrl(value: string): string {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
-/** Refuses, before a code is shown, a redirect URI that is no web address or that the provider is known to refuse. */
-export function checkRedirectUri(redirectUri: string, provider: Provider, httpNodeRoot: string): void {
-  let url: URL;
-  try {
-    url = new URL(redirectUri);
-  } catch {
-    throw new LinkError('config', `The redirect URI "${redirectUri}" is not a valid address.`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new LinkError('config', 'The redirect URI must start with https:// (or http:// for the hub on the home network).');
-  }
-  const refusal = provider.profile.checkRedirectUri(url, httpNodeRoot);
-  if (refusal) throw refusal;
-}
-
 /** Resolves with the Link's first snapshot after `pending`; null when cancelled or after a minute. */
 export function waitForOutcome(source: SnapshotSource, clock: Clock, signal: AbortSignal): Promise<Snapshot | null> {
   return new Promise((resolve) => {

@@ -6,8 +6,9 @@ import { systemClock, type Clock } from './clock.js';
 import type { LinkingContext, LinkingMethod, LinkingSession } from './device-flow.js';
 import { codeExpired, LinkError, toLinkError } from './errors.js';
 import { CODE_LIFETIME_MS, formatCode, normalizeCode, randomCode } from './pairing-codes.js';
+import { redirectUriProblem } from './profiles/index.js';
 import { isLoopbackRedirect, normalizeRoot, responseFromPastedAddress } from './redirects.js';
-import { cancelledError, checkedPublicUrl, checkRedirectUri, describeProviderError, waitForOutcome } from './pairing-attempt.js';
+import { cancelledError, checkedPublicUrl, describeProviderError, waitForOutcome } from './pairing-attempt.js';
 import type {
   CallbackResult,
   CodeResult,
@@ -277,7 +278,8 @@ export class PairingCoordinator {
     if (signal.aborted) throw signal.reason;
     const authorizationEndpoint = provider.config.serverMetadata().authorization_endpoint;
     if (!authorizationEndpoint) throw new LinkError('config', 'The pairing flow needs an authorization endpoint.');
-    checkRedirectUri(target.redirectUri, provider, this.httpNodeRoot);
+    const refusal = redirectUriProblem(provider.profile.kind, target.redirectUri, this.httpNodeRoot);
+    if (refusal) throw refusal;
     this.authorizationOriginSet.add(new URL(authorizationEndpoint).origin);
 
     const code = this.uniqueCode();

@@ -1,7 +1,7 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import QRCode from 'qrcode';
-import { LINK_ACTIONS, profileFor, profileSummaries, runAction, toLinkError, type ErrorSummary, type Link } from '../core/index.js';
+import { LINK_ACTIONS, profileSummaries, redirectUriProblem, runAction, toLinkError, type Link } from '../core/index.js';
 import { accountLinkNode } from './config-node.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { uiPort } from './runtime-settings.js';
@@ -46,7 +46,7 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     const query = (name: string): string | undefined => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
     const provider = query('provider') ?? 'spotify';
     const addresses = pairingAddresses(RED, { provider, publicUrl: query('publicUrl'), redirectUri: query('redirectUri') });
-    res.json({ ...addresses, port: uiPort(RED), redirectError: redirectError(provider, addresses.redirectUri, addresses.httpNodeRoot) });
+    res.json({ ...addresses, port: uiPort(RED), redirectError: redirectUriProblem(provider, addresses.redirectUri, addresses.httpNodeRoot)?.toJSON() ?? null });
   });
 
   RED.httpAdmin.get('/account-link/:id', read, async (req, res) => {
@@ -74,15 +74,4 @@ export function registerAdminRoutes(RED: NodeAPI): void {
       res.status(reply.status === 'ok' ? 200 : 400).json(reply);
     });
   }
-}
-
-/** The provider profile's objection to `redirectUri`, or null (also for an address that is no URL yet). */
-function redirectError(provider: string, redirectUri: string, httpNodeRoot: string): ErrorSummary | null {
-  let url: URL;
-  try {
-    url = new URL(redirectUri);
-  } catch {
-    return null;
-  }
-  return profileFor(provider)?.checkRedirectUri(url, httpNodeRoot)?.toJSON() ?? null;
 }

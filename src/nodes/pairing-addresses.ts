@@ -1,5 +1,6 @@
 import type { NodeAPI } from 'node-red';
-import { defaultPublicUrl, suggestedRedirectUri } from '../web/index.js';
+import { suggestedRedirectUri } from '../core/index.js';
+import { defaultPublicUrl } from '../web/index.js';
 import { httpNodeRoot, uiPort } from './runtime-settings.js';
 
 /** Where a phone reaches the pairing page, and the redirect URI to register at the provider. */

@@ -1,5 +1,4 @@
 import { networkInterfaces } from 'node:os';
-import { PROFILES, profileFor, type RedirectContext } from '../core/index.js';
 
 /**
  * How a phone on the home network reaches this hub: `http://<first non-internal IPv4>:<port>`
@@ -20,15 +19,6 @@ export function defaultPublicUrl(
     }
   }
   return `http://127.0.0.1:${port}`;
-}
-
-/**
- * The redirect URI to suggest when the person left the field empty: the provider's profile decides
- * (Spotify refuses plain http except on a loopback IP, so a hub without https gets that address).
- */
-export function suggestedRedirectUri(options: { provider: string } & RedirectContext): string {
-  const profile = profileFor(options.provider) ?? PROFILES.custom;
-  return profile.suggestRedirectUri(options);
 }
 
 /**

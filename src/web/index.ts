@@ -4,8 +4,8 @@
  * Wiring in Node-RED, once per runtime (not per node):
  *
  * ```ts
- * import { PairingCoordinator } from '../core/index.js';
- * import { mountPairingPage, defaultPublicUrl, suggestedRedirectUri } from '../web/index.js';
+ * import { PairingCoordinator, suggestedRedirectUri } from '../core/index.js';
+ * import { mountPairingPage, defaultPublicUrl } from '../web/index.js';
  *
  * const root = RED.settings.httpNodeRoot;                       // '/' by default; false = no HTTP nodes
  * const coordinator = new PairingCoordinator({ httpNodeRoot: root || '/', log: (m) => RED.log.debug(m) });
@@ -32,7 +32,7 @@
  * or the static relay page (docs/relay/index.html) hosted on any https host forwards the answer.
  * mDNS advertisement of the page: src/mdns/pairing-advert.ts.
  */
-export { defaultPublicUrl, suggestedRedirectUri, REDIRECT_SETUPS } from './addresses.js';
+export { defaultPublicUrl, REDIRECT_SETUPS } from './addresses.js';
 export { contentSecurityPolicy, escapeHtml } from './html.js';
 export { findLocalesFolder, loadPageCatalogs, pickLanguage, PAGE_LANGUAGES, type PageCatalogs, type PageLanguage } from './i18n.js';
 export {

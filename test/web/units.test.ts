@@ -14,6 +14,7 @@ import {
   pairingPageUrl,
   randomCode,
   responseFromPastedAddress,
+  suggestedRedirectUri,
 } from '../../src/core/index.js';
 import { advertisePairingPage, type BonjourPublisher } from '../../src/mdns/pairing-advert.js';
 import {
@@ -24,7 +25,6 @@ import {
   loadPageCatalogs,
   PAGE_LANGUAGES,
   pickLanguage,
-  suggestedRedirectUri,
 } from '../../src/web/index.js';
 
 const ROOT = path.resolve(__dirname, '../..');
