@@ -248,7 +248,8 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
   private onConnect(client: MqttClient): void {
     if (this.client !== client) return;
     this.setStatus({ state: 'connected' });
-    this.log.info(`[mqtt] connected to ${this.safeUrl}`);
+    // Debug only: the status event carries it, and the node logs it once, in its own language.
+    this.log.debug(`[mqtt] connected to ${this.safeUrl}`);
     this.send(this.statusTopic, 'online', true);
     // A clean session forgets subscriptions: they are made again on every connect.
     const filters = Object.fromEntries(this.subscriptions.map(({ filter }) => [filter, { qos: 1 as const }]));

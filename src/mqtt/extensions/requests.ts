@@ -1,5 +1,5 @@
 import type { IPublishPacket } from 'mqtt';
-import { isLinkAction, LinkError, refusedReply, runAction, type ActionReply, type ErrorSummary } from '../../core/index.js';
+import { isLinkAction, LINK_ACTIONS, LinkError, refusedReply, runAction, type ActionReply, type ErrorSummary } from '../../core/index.js';
 import { Extension, type Followed, type PublisherContext } from '../extension.js';
 
 /** A reply on `B/L/response/<action>`: the core action reply plus the request's transaction. */
@@ -44,7 +44,7 @@ export class Requests extends Extension {
     if ('error' in request) {
       reply = { ...refusedReply(link.snapshot(), request.error), transaction: null };
     } else if (!isLinkAction(action)) {
-      const unknown = new LinkError('unknown_action', `Unknown request "${action}". Use start, cancel, refresh, revoke or status.`);
+      const unknown = new LinkError('unknown_action', `Unknown request "${action}". Use ${LINK_ACTIONS.join(', ')}.`);
       reply = { ...refusedReply(link.snapshot(), unknown), transaction: request.transaction };
     } else {
       reply = { ...(await runAction(link, action)).reply, transaction: request.transaction };
