@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { Bonjour } from 'bonjour-service';
 import helper from 'node-red-node-test-helper';
 import { freePort, startAedes, type AedesBroker } from '../helpers/brokers.js';
+import { until } from '../helpers/until.js';
 import { removeTempDirs, retainedOn, tempDir } from './links.js';
 
 helper.init(require.resolve('node-red'));
@@ -37,16 +38,6 @@ function badgesOf(node: MqttNode): Badge[] {
 }
 interface AccountNode {
   ready: Promise<unknown>;
-}
-
-async function until<T>(check: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function flow(broker: AedesBroker): Flow {

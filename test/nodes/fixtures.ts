@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import { startTestProvider, type TestProvider, type TestProviderOptions } from '../../demo/sign-in-server.js';
+import { until } from '../helpers/until.js';
+
+export { until };
 
 /**
  * What the Node-RED node tests share: the test helper on this package's built nodes, a user
@@ -30,21 +33,12 @@ export function node(id: string): Helpered {
   return helper.getNode(id) as unknown as Helpered;
 }
 
+
 /** Collects every message a helper node receives. */
 export function collector(id: string): Msg[] {
   const messages: Msg[] = [];
   node(id).on('input', (msg) => messages.push(msg));
   return messages;
-}
-
-export async function until<T>(check: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** Mocha hooks running one test provider for the whole suite; call the result inside a test. */
