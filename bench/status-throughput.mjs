@@ -63,7 +63,7 @@ const flows = [
     id: ACCOUNT_ID,
     type: 'account-link',
     name: 'Bench account',
-    slug: SLUG,
+    link: SLUG,
     provider: 'custom',
     clientId: 'bench-client',
     // Nothing listens there: the bench fails loudly if the node ever asks the provider.
