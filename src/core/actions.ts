@@ -55,20 +55,16 @@ export async function runAction(link: Link, action: LinkAction): Promise<ActionO
         return { reply: ok(link.snapshot()) };
     }
   } catch (err) {
-    return { reply: failed(link.snapshot(), toLinkError(err, link.snapshot().provider)) };
+    return { reply: refusedReply(link.snapshot(), toLinkError(err, link.snapshot().provider)) };
   }
 }
 
-/** The reply for a request that never reached the link (unknown action, malformed request). */
+/** The reply for an action that failed, or a request that never reached the link (unknown action, malformed request). */
 export function refusedReply(snapshot: Snapshot, error: LinkError | ErrorSummary): ActionReply {
-  return failed(snapshot, error);
+  const summary = error instanceof LinkError ? error.toJSON() : error;
+  return { status: 'error', data: snapshot, error: summary, manageUrl: null };
 }
 
 function ok(data: Snapshot, manageUrl: string | null = null): ActionReply {
   return { status: 'ok', data, error: null, manageUrl };
-}
-
-function failed(data: Snapshot, error: LinkError | ErrorSummary): ActionReply {
-  const summary = error instanceof LinkError ? error.toJSON() : error;
-  return { status: 'error', data, error: summary, manageUrl: null };
 }
