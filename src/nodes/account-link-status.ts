@@ -15,13 +15,13 @@ export function register(RED: NodeAPI): void {
   registerActionNode<StatusNodeDef>(
     RED,
     'account-link-status',
-    async ({ config, link, msg }) => {
-      if (config.exposeToken) {
-        const token = await link.accessToken();
+    ({ config, link, msg }) => {
+      if (!config.exposeToken) return 'status';
+      return link.accessToken().then((token) => {
         const headers = typeof msg.headers === 'object' && msg.headers ? msg.headers : {};
         Object.assign(msg, { access_token: token, headers: { ...headers, Authorization: `Bearer ${token}` } });
-      }
-      return 'status' as const;
+        return 'status' as const;
+      });
     },
     (node, config, link) => {
       if (!config.watch) return () => undefined;

@@ -74,19 +74,31 @@ export function registerActionNode<TDef extends ActionNodeDef>(
     }
 
     /** Runs what `msg` asks for and sends the reply (a failed one is only returned); resolves with the last reply. */
-    const answer = async (link: Link, msg: NodeMessageInFlow, send: (msg: NodeMessage) => void): Promise<ActionReply> => {
-      const action = await request({ config, link, msg });
-      const { reply, finished } = await runAction(link, action);
-      replyMessage(msg, reply, link.slug, action);
-      if (reply.status === 'error') return reply;
-      if (!finished) {
-        send(msg);
-        return reply;
+    const answer = (link: Link, msg: NodeMessageInFlow, send: (msg: NodeMessage) => void): Promise<ActionReply> => {
+      const respond = (action: LinkAction): Promise<ActionReply> =>
+        runAction(link, action).then(({ reply, finished }) => {
+          replyMessage(msg, reply, link.slug, action);
+          if (reply.status === 'error') return reply;
+          if (!finished) {
+            send(msg);
+            return reply;
+          }
+          send(RED.util.cloneMessage(msg));
+          return finished.then((snapshot) => {
+            const final = finalReply(reply, snapshot);
+            send(replyMessage(msg, final, link.slug, action));
+            return final;
+          });
+        });
+      // Most requests are known at once: no extra turn of the event loop, as the status node sits on hot paths.
+      let requested: LinkAction | Promise<LinkAction>;
+      try {
+        requested = request({ config, link, msg });
+      } catch (err) {
+        // A refused message (the start node's unknown payload) fails like any other action.
+        return Promise.reject(err);
       }
-      send(RED.util.cloneMessage(msg));
-      const final = finalReply(reply, await finished);
-      send(replyMessage(msg, final, link.slug, action));
-      return final;
+      return typeof requested === 'string' ? respond(requested) : requested.then(respond);
     };
 
     node.on('input', (msg, send, done) => {
