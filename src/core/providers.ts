@@ -110,7 +110,9 @@ function chooseFlow(
   if (flow === 'device' && !available.device) {
     throw new LinkError('unsupported', `${displayName} offers no device flow; choose "pairing" or "auto".`);
   }
-  if (flow === 'pairing' && !available.authorization) {
+  // Only a flow the person chose is refused here: under `auto`, a provider with neither endpoint
+  // still refreshes and revokes saved links, and the pairing page says what is missing at start.
+  if (choice === 'pairing' && !available.authorization) {
     throw new LinkError('config', 'The pairing flow needs an authorization endpoint.');
   }
   return flow;

@@ -115,6 +115,17 @@ describe('core: provider HTTP and settings', function () {
       }
     });
 
+    it('resolves a token-endpoint-only provider under flow auto, so saved links keep refreshing', async () => {
+      // Nothing can start linking without an authorization or device endpoint, but a link made
+      // elsewhere (or before the endpoint was removed) must still refresh and revoke.
+      const resolved = await resolveProvider({ provider: 'custom', clientId: 'x', tokenEndpoint: 'https://a.test/t', flow: 'auto' }, fetch());
+      assert.equal(resolved.flow, 'pairing');
+      await assert.rejects(
+        resolveProvider({ provider: 'custom', clientId: 'x', tokenEndpoint: 'https://a.test/t', flow: 'pairing' }, fetch()),
+        { code: 'config', message: /authorization endpoint/ },
+      );
+    });
+
     it('explains bad settings with a config error naming the field', async () => {
       await assert.rejects(resolveProvider({ provider: 'custom', clientId: '' }, fetch()), { code: 'config', message: /client id/ });
       await assert.rejects(resolveProvider({ provider: 'custom', clientId: 'x', tokenEndpoint: 'nope' }, fetch()), {
