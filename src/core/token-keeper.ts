@@ -31,7 +31,7 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
   /** Bumped when the tokens are replaced or removed, so a late refresh cannot resurrect old ones. */
   protected generation = 0;
   protected inflightRefresh: Promise<TokenSet> | undefined;
-  protected wakeTimer: TimerHandle | undefined;
+  private wakeTimer: TimerHandle | undefined;
   protected closed = false;
 
   constructor(options: LinkOptions) {
@@ -75,7 +75,7 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
     return this.inflightRefresh;
   }
 
-  protected async performRefresh(): Promise<TokenSet> {
+  private async performRefresh(): Promise<TokenSet> {
     const stored = this.usableStored();
     const refreshToken = stored.tokens.refreshToken;
     if (!refreshToken) {
@@ -118,12 +118,12 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
       this.log.error(`[${this.slug}] ${unsaved.message}`);
       events.push({ event_type: 'error', error: unsaved.toJSON() });
     }
-    this.changed(this.linking ? 'pending' : 'linked', ...events);
+    this.changed(this.unlessLinking('linked'), ...events);
     this.scheduleWake();
     return tokens;
   }
 
-  protected async refreshFailed(err: unknown, generation: number): Promise<never> {
+  private async refreshFailed(err: unknown, generation: number): Promise<never> {
     const problem = toLinkError(err, this.providerName());
     if (generation !== this.generation) throw problem;
     if (GRANT_GONE.has(problem.code)) {
@@ -135,7 +135,7 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
     this.lastError = problem;
     this.log.warn(`[${this.slug}] refresh failed (${problem.code}); retrying in ${Math.round(delay / 1000)} s`);
     const stillValid = this.stored ? isFresh(this.stored.tokens, this.clock.now()) : false;
-    this.changed(this.linking ? 'pending' : stillValid ? 'linked' : 'error', {
+    this.changed(this.unlessLinking(stillValid ? 'linked' : 'error'), {
       event_type: 'refresh_failed',
       error: problem.toJSON(),
       retry_at: iso(this.timing.retryNotBefore),
@@ -155,7 +155,7 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
       });
     }
     this.log.warn(`[${this.slug}] relink required: ${problem.message}`);
-    this.changed(this.linking ? 'pending' : 'relink_required', { event_type: 'relink_required', error: problem.toJSON() });
+    this.changed(this.unlessLinking('relink_required'), { event_type: 'relink_required', error: problem.toJSON() });
   }
 
   /** One timer per link: the next refresh, retry, relink warning or horizon, whichever comes first. */
@@ -171,7 +171,7 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
     });
   }
 
-  protected async wake(): Promise<void> {
+  private async wake(): Promise<void> {
     const stored = this.stored;
     if (this.closed || !stored || stored.problem) return;
     const now = this.clock.now();
@@ -196,6 +196,11 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
   protected clearWake(): void {
     if (this.wakeTimer) this.clock.clearTimer(this.wakeTimer);
     this.wakeTimer = undefined;
+  }
+
+  /** `state`, unless a linking attempt shows a code: then the link stays `pending` whatever its tokens do. */
+  private unlessLinking(state: LinkState): LinkState {
+    return this.linking ? 'pending' : state;
   }
 
   protected usableStored(): StoredLink {
