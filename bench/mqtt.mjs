@@ -1,6 +1,8 @@
 // MQTT publisher benchmark (dist/, loopback mosquitto). Run: npm run build && node --expose-gc bench/mqtt.mjs
 // 1. 1,000 state changes of one link, one at a time: change -> subscriber latency p50/p99.
-// 2. 100 links, mosquitto restarted: time until a subscriber has every link's state again.
+// 2. 100 links, mosquitto restarted (down BENCH_BROKER_DOWN_MS, default 1000): time from the broker
+//    being back until a subscriber has every link's state again, with the publisher's default
+//    reconnect (Node-RED's 5 s mqttReconnectTime as the longest wait). Goal (issue 14): <= 2 s.
 // 3. Client memory with 100 links registered.
 // Prints one JSON object.
 import { spawn } from 'node:child_process';
@@ -21,6 +23,8 @@ const mqtt = require('mqtt');
 const CHANGES = 1000;
 const LINKS = 100;
 const BASE = 'bench';
+const BROKER_DOWN_MS = Number(process.env.BENCH_BROKER_DOWN_MS ?? 1000);
+const RECOVERY_GOAL_MS = 2000;
 
 const binary = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
 if (!binary) {
@@ -43,7 +47,12 @@ try {
     {
       name: 'mqtt',
       figures: { latency, restart: restart.restart, memory: restart.memory },
-      params: { broker: 'mosquitto', protocolVersion: 5, gc: typeof globalThis.gc === 'function' },
+      baseline: { restart: { broker_up_to_all_states_ms: RECOVERY_GOAL_MS } },
+      params: { broker: 'mosquitto', protocolVersion: 5, gc: typeof globalThis.gc === 'function', broker_down_ms: BROKER_DOWN_MS },
+      checks: { recovered_within_goal: restart.restart.broker_up_to_all_states_ms <= RECOVERY_GOAL_MS },
+      notes: [
+        'restart baseline: the issue 14 goal (2 s from the broker being back to every state); before the fast first retry it was 4.9 s with the same default 5 s period',
+      ],
     },
     null,
     2,
@@ -129,7 +138,8 @@ async function measureRestart() {
   }
   await gc();
   const withLinks = process.memoryUsage();
-  const publisher = new MqttPublisher({ broker: url, protocolVersion: 5, baseTopic: BASE, reconnectPeriod: 250 });
+  // The default reconnect schedule, as a node with Node-RED's default settings gets it.
+  const publisher = new MqttPublisher({ broker: url, protocolVersion: 5, baseTopic: BASE });
   for (const link of links) publisher.register(link);
   await reached(publisher, 'connected');
   await allStates(links.length); // every link announced once (QR codes drawn too)
@@ -139,6 +149,7 @@ async function measureRestart() {
   broker.kill('SIGTERM');
   await new Promise((resolve) => broker.once('exit', resolve));
   await reached(publisher, 'disconnected');
+  await new Promise((resolve) => setTimeout(resolve, BROKER_DOWN_MS));
   const brokerStartedAt = performance.now();
   broker = await startBroker();
   const brokerUp = performance.now();
@@ -152,7 +163,7 @@ async function measureRestart() {
   return {
     restart: {
       links: LINKS,
-      reconnect_period_ms: 250,
+      broker_down_ms: BROKER_DOWN_MS,
       broker_start_ms: round(brokerUp - brokerStartedAt),
       broker_up_to_all_states_ms: round(allBack - brokerUp),
       reconnect_to_all_states_ms: round(allBack - reconnected),

@@ -10,6 +10,7 @@ import { QrImage } from './extensions/qr.js';
 import { Requests } from './extensions/requests.js';
 import { StateTopics } from './extensions/state.js';
 import { FreshStateStore } from './outgoing-store.js';
+import { ReconnectSchedule } from './reconnect.js';
 import { LinkTopics, normalizeTopicRoot, topicMatches } from './topics.js';
 
 /** TLS settings handed to MQTT.js (what Node-RED's `tls-config` node fills in). */
@@ -41,7 +42,10 @@ export interface MqttPublisherOptions {
   username?: string;
   password?: string;
   tls?: MqttTlsOptions;
-  /** Wait between reconnect attempts, ms; default 5000. */
+  /**
+   * Longest wait between reconnect attempts, ms; default 5000. The first attempt after a drop comes
+   * after 500 ms, and each further one waits twice as long, up to this.
+   */
   reconnectPeriod?: number;
   /** ms; default 30000. */
   connectTimeout?: number;
@@ -97,6 +101,10 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
   private readonly pendingClears = new Set<string>();
   private client: MqttClient | null = null;
   private closed = false;
+  private readonly reconnects: ReconnectSchedule;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  /** One warning per outage, not one per attempt: the rest go to debug. */
+  private outageLogged = false;
   private current: ConnectionStatus = { state: 'idle' };
 
   constructor(options: MqttPublisherOptions) {
@@ -108,6 +116,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     this.baseTopic = normalizeTopicRoot(options.baseTopic, DEFAULT_BASE_TOPIC, 'base topic');
     this.discoveryPrefix = normalizeTopicRoot(options.discoveryPrefix, DEFAULT_DISCOVERY_PREFIX, 'discovery prefix');
     this.log = options.logger ?? silentLogger;
+    this.reconnects = new ReconnectSchedule(options.reconnectPeriod ?? 5000);
 
     const context: PublisherContext = {
       baseTopic: this.baseTopic,
@@ -157,7 +166,8 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
       protocolVersion: this.v5 ? 5 : 4,
       clean: true,
       keepalive: this.options.keepalive ?? 60,
-      reconnectPeriod: this.options.reconnectPeriod ?? 5000,
+      // MQTT.js retries at one fixed period; the publisher schedules its own (see scheduleReconnect).
+      reconnectPeriod: 0,
       connectTimeout: this.options.connectTimeout ?? 30_000,
       // No stale offline queue: state is republished in full on every connect instead.
       queueQoSZero: false,
@@ -178,12 +188,15 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     }
     this.client = client;
     client.on('connect', () => this.onConnect(client));
-    client.on('reconnect', () => this.setStatus({ state: 'connecting', error: this.current.error }));
     client.on('close', () => {
-      if (this.client === client) this.setStatus({ state: 'disconnected', error: this.current.error });
+      if (this.client !== client) return;
+      this.setStatus({ state: 'disconnected', error: this.current.error });
+      this.scheduleReconnect(client);
     });
     client.on('error', (err) => {
-      this.log.warn(`[mqtt] ${this.safeUrl}: ${err.message}`);
+      if (this.outageLogged) this.log.debug(`[mqtt] ${this.safeUrl}: ${err.message}`);
+      else this.log.warn(`[mqtt] ${this.safeUrl}: ${err.message}`);
+      this.outageLogged = true;
       this.current = { ...this.current, error: err.message };
     });
     client.on('message', (topic, payload, packet) => this.route(topic, payload, packet));
@@ -230,6 +243,8 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     for (const extension of this.extensions) extension.stop();
     this.links.clear();
     const client = this.client;
@@ -245,8 +260,21 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     this.setStatus({ state: 'closed' });
   }
 
+  /** One attempt at a time, after the schedule's wait; a broker that stays down sees no storm. */
+  private scheduleReconnect(client: MqttClient): void {
+    if (this.closed || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.closed || this.client !== client) return;
+      this.setStatus({ state: 'connecting', error: this.current.error });
+      client.reconnect();
+    }, this.reconnects.next());
+  }
+
   private onConnect(client: MqttClient): void {
     if (this.client !== client) return;
+    this.reconnects.reset();
+    this.outageLogged = false;
     this.setStatus({ state: 'connected' });
     // Debug only: the status event carries it, and the node logs it once, in its own language.
     this.log.debug(`[mqtt] connected to ${this.safeUrl}`);
@@ -254,7 +282,8 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     // A clean session forgets subscriptions: they are made again on every connect.
     const filters = Object.fromEntries(this.subscriptions.map(({ filter }) => [filter, { qos: 1 as const }]));
     client.subscribe(filters, (err) => {
-      if (err) this.log.warn(`[mqtt] could not subscribe to ${Object.keys(filters).join(', ')}: ${err.message}`);
+      // A subscription cut short by a drop is made again on the next connect.
+      if (err && client.connected) this.log.warn(`[mqtt] could not subscribe to ${Object.keys(filters).join(', ')}: ${err.message}`);
     });
     for (const slug of this.pendingClears) this.clearLink(slug);
     for (const link of this.links.values()) this.announce(link);
