@@ -29,6 +29,10 @@ export type LinkingMethod = (context: LinkingContext) => Promise<LinkingSession>
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
 export const SLOW_DOWN_STEP_MS = 5_000;
+/** A device code lives at most this long, whatever the provider says. */
+export const MAX_CODE_LIFETIME_MS = 60 * 60_000;
+/** The provider's polling interval is honoured up to this (slow_down may still add to it). */
+export const MAX_POLL_INTERVAL_MS = 60_000;
 /** Network back-off doubles the wait up to this. */
 export const MAX_POLL_BACKOFF_MS = 5 * 60_000;
 
@@ -47,10 +51,14 @@ export const deviceFlow: LinkingMethod = async ({ provider, clock, signal, log }
     }
   }
   const startedAt = clock.now();
-  const expiresAt = startedAt + response.expires_in * 1000;
+  // A provider's numbers are bounded before use: `expires_in: 1e20` is no date at all.
+  const lifetimeMs = Math.min(response.expires_in * 1000, MAX_CODE_LIFETIME_MS);
+  const expiresAt = startedAt + lifetimeMs;
   const interval =
-    typeof response.interval === 'number' && response.interval > 0 ? response.interval * 1000 : DEFAULT_POLL_INTERVAL_MS;
-  log(`device code issued; expires in ${response.expires_in} s, polling every ${interval / 1000} s`);
+    typeof response.interval === 'number' && response.interval > 0
+      ? Math.min(response.interval * 1000, MAX_POLL_INTERVAL_MS)
+      : DEFAULT_POLL_INTERVAL_MS;
+  log(`device code issued; expires in ${lifetimeMs / 1000} s, polling every ${interval / 1000} s`);
   const tokens = pollForTokens(provider, response.device_code, interval, expiresAt, clock, signal, log);
   // The caller attaches its handlers after this resolves; never leave a rejection unobserved meanwhile.
   tokens.catch(() => undefined);

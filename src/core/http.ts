@@ -1,6 +1,7 @@
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { Clock } from './clock.js';
 import { LinkError } from './errors.js';
+import { lookupAll, resolvesToHomeNetwork, type HostLookup } from './home-network.js';
 
 /** Limits and transport for talking to providers. */
 export interface HttpOptions {
@@ -11,6 +12,8 @@ export interface HttpOptions {
   responseTimeoutMs?: number;
   /** Larger responses are refused: no provider answer we need is anywhere near this. */
   maxBodyBytes?: number;
+  /** Resolves bare names for the plain-http rule; tests pass their own. Default: the system resolver. */
+  lookup?: HostLookup;
 }
 
 /** The signature openid-client accepts as its `customFetch`. */
@@ -50,8 +53,11 @@ export function createProviderFetch(options: HttpOptions, clock: Clock): Provide
         })
       : defaultAgent());
 
+  const lookup = options.lookup ?? lookupAll;
+
   return async (url, init) => {
     const host = safeHost(url);
+    if (/^http:/i.test(url)) await refuseUnlessHome(url, host, lookup);
     let response: Awaited<ReturnType<typeof undiciFetch>>;
     try {
       response = await undiciFetch(url, {
@@ -97,6 +103,27 @@ export function createProviderFetch(options: HttpOptions, clock: Clock): Provide
       headers: new Headers([...response.headers]),
     });
   };
+}
+
+/**
+ * Plain http goes only to the home network, whatever asked for it (an endpoint, a discovered
+ * address, a profile's API): a bare name is looked up here, on every request, so a name that
+ * resolves to a public address is refused before anything is sent.
+ */
+async function refuseUnlessHome(url: string, host: string, lookup: HostLookup): Promise<void> {
+  const { hostname } = new URL(url);
+  let home: boolean;
+  try {
+    home = await resolvesToHomeNetwork(hostname, lookup);
+  } catch (err) {
+    throw transportError(err, host);
+  }
+  if (!home) {
+    throw new LinkError(
+      'config',
+      `A plain http request to ${host} was refused: it is not on the home network. Use https, or an address on this machine or the home network.`,
+    );
+  }
 }
 
 async function readCapped(

@@ -26,7 +26,7 @@ export { LinkError, toLinkError, type LinkErrorCode } from './errors.js';
 /** The one way the engine talks HTTP to providers: timeouts, size caps, Retry-After. */
 export { createProviderFetch, parseRetryAfter, type HttpOptions, type ProviderFetch } from './http.js';
 /** The rule for hosts that may be reached over plain http (the home network). */
-export { isHomeNetworkHost } from './home-network.js';
+export { hostStanding, isHomeNetworkHost, lookupAll, resolvesToHomeNetwork, type HostLookup, type HostStanding } from './home-network.js';
 /** One linked account: its state machine, tokens, refreshes and events. */
 export { Link } from './link.js';
 /** What a Link is made of, and what its start and revoke give. */

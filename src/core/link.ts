@@ -172,7 +172,7 @@ export class Link extends TokenKeeper {
   /** Deletes the stored tokens without telling the provider (the config node was deleted). */
   async forget(): Promise<void> {
     await this.close();
-    await this.options.store.delete(this.id);
+    await this.options.store.forget(this.id);
   }
 
   protected provider(): Promise<Provider> {

@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
 import type { Account } from './account.js';
 import { LinkError } from './errors.js';
-import { isHomeNetworkHost } from './home-network.js';
+import { hostStanding } from './home-network.js';
 import type { ProviderFetch } from './http.js';
 import { account } from './profiles/profile.js';
 import { profileFor, type Endpoints, type LinkingFlow, type ProviderKind, type ProviderProfile } from './profiles/index.js';
@@ -81,12 +81,14 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
   }
   config[oauth.customFetch] = customFetch;
   const server = config.serverMetadata();
-  for (const [field, value] of Object.entries(server)) {
-    if (field.endsWith('_endpoint') && typeof value === 'string') checkedUrl(value, field.replace(/_/g, ' '));
-  }
-  if (Object.values(server).some((v) => typeof v === 'string' && v.startsWith('http:'))) {
-    oauth.allowInsecureRequests(config);
-  }
+  const endpoints = Object.entries(server).flatMap(([field, value]) =>
+    field.endsWith('_endpoint') && typeof value === 'string' ? [checkedUrl(value, field.replace(/_/g, ' '))] : [],
+  );
+  const insecure = endpoints.some((url) => url.protocol === 'http:');
+  // Only an endpoint that is itself plain http on the home network turns http on, and then the
+  // provider fetch still refuses plain http to any host off the home network: a discovered
+  // `service_documentation` or `jwks_uri` on http never opens the way for anything else.
+  if (insecure) oauth.allowInsecureRequests(config);
 
   return {
     profile,
@@ -196,11 +198,12 @@ function checkedUrl(value: string | undefined, field: string): URL {
     throw new LinkError('config', `The ${field} is not a valid URL.`);
   }
   if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && isHomeNetworkHost(url.hostname)) return url;
+  // A bare name passes here and is looked up by the provider fetch before each request.
+  if (url.protocol === 'http:' && hostStanding(url.hostname) !== 'outside') return url;
   if (url.protocol === 'http:') {
     throw new LinkError(
       'config',
-      `The ${field} uses plain http on a public address (${url.host}). Use https, or a server on this machine or the home network.`,
+      `The ${field} uses plain http to ${url.host}, which is not on the home network. Use https, or a server on this machine or the home network.`,
     );
   }
   throw new LinkError('config', `The ${field} must be an https URL.`);

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Account } from './account.js';
 import { LinkError } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
 import type { ErrorSummary } from './snapshot.js';
 
 /** The secrets of one link. Lives only in memory and, encrypted, in the store. */
@@ -36,6 +37,8 @@ interface Envelope {
 }
 
 const KEY_FILE = '.key';
+/** GCM's full tag: a shorter one in a file is a forgery's shortcut, not a format we wrote. */
+const AUTH_TAG_BYTES = 16;
 const opening = new Map<string, Promise<TokenStore>>();
 
 /**
@@ -53,14 +56,17 @@ export class TokenStore {
     if (key.length !== 32) throw new Error('TokenStore needs a 32-byte key');
   }
 
-  /** Opens the store in `dir`, creating the folder and its key file on first use. */
-  static open(dir: string): Promise<TokenStore> {
+  /**
+   * Opens the store in `dir`, creating the folder and its key file on first use. A folder or key
+   * that other users of the computer may read is made private again, and `logger` is told.
+   */
+  static open(dir: string, logger: Logger = silentLogger): Promise<TokenStore> {
     // Opens of one folder run one after another, so two never race to create its key.
     const folder = path.resolve(dir);
     const previous = opening.get(folder) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
-      .then(() => TokenStore.openNow(folder))
+      .then(() => TokenStore.openNow(folder, logger))
       .catch((err: unknown) => {
         // A full disk or a folder Node-RED may not write: say so in words, with the folder.
         if (err instanceof LinkError) throw err;
@@ -71,10 +77,11 @@ export class TokenStore {
     return next;
   }
 
-  private static async openNow(dir: string): Promise<TokenStore> {
+  private static async openNow(dir: string, logger: Logger): Promise<TokenStore> {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await removeStaleTempFiles(dir);
     const keyPath = path.join(dir, KEY_FILE);
+    await makePrivate(dir, keyPath, logger);
     const existing = await readKey(keyPath);
     if (existing) return new TokenStore(dir, existing);
     if ((await listIds(dir)).length > 0) {
@@ -165,17 +172,23 @@ export class TokenStore {
     });
   }
 
+  /** Deletes the link's file (a revoke); copies moved aside as unreadable stay for a restore. */
   delete(id: string): Promise<void> {
+    return this.serialized(id, () => removeFile(this.fileFor(id)));
+  }
+
+  /** Deletes the link's file and every copy of it moved aside as unreadable: its node is gone. */
+  forget(id: string): Promise<void> {
     return this.serialized(id, async () => {
-      await fs.unlink(this.fileFor(id)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
+      const name = path.basename(this.fileFor(id));
+      const names = (await fs.readdir(this.dir)).filter((n) => n === name || n.startsWith(`${name}.unreadable-`));
+      await Promise.all(names.map((n) => removeFile(path.join(this.dir, n))));
     });
   }
 
   private encrypt(id: string, record: StoredLink): string {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: AUTH_TAG_BYTES });
     cipher.setAAD(Buffer.from(id));
     const data = Buffer.concat([cipher.update(JSON.stringify(record), 'utf8'), cipher.final()]);
     const envelope: Envelope = {
@@ -190,7 +203,9 @@ export class TokenStore {
   private decrypt(id: string, raw: string): StoredLink {
     const envelope = JSON.parse(raw) as Envelope;
     if (envelope.v !== 1) throw new Error('unknown store version');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(envelope.iv, 'base64'));
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(envelope.iv, 'base64'), {
+      authTagLength: AUTH_TAG_BYTES,
+    });
     decipher.setAAD(Buffer.from(id));
     decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
     const plain = Buffer.concat([decipher.update(Buffer.from(envelope.data, 'base64')), decipher.final()]);
@@ -230,6 +245,47 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
     const match = /\.json\.(\d+)\.\d+\.tmp$/.exec(name);
     if (match && Number(match[1]) !== process.pid) await fs.unlink(path.join(dir, name)).catch(() => undefined);
   }
+}
+
+async function removeFile(file: string): Promise<void> {
+  await fs.unlink(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
+/**
+ * Group or other bits on the folder or the key let another account on the computer read every
+ * token: they are removed, and said once in plain words. (Windows has no such bits to fix.)
+ */
+async function makePrivate(dir: string, keyPath: string, logger: Logger): Promise<void> {
+  if (process.platform === 'win32') return;
+  const wanted: [string, number][] = [
+    [dir, 0o700],
+    [keyPath, 0o600],
+  ];
+  const fixed: string[] = [];
+  for (const [file, mode] of wanted) {
+    const found = await fs.stat(file).then(
+      (stats) => stats.mode & 0o777,
+      () => undefined,
+    );
+    if (found === undefined || (found & 0o077) === 0) continue;
+    try {
+      await fs.chmod(file, mode);
+      fixed.push(`${file} (was ${octal(found)}, now ${octal(mode)})`);
+    } catch (err) {
+      logger.warn(
+        `Other users of this computer may read ${file} (mode ${octal(found)}), and it could not be changed (${(err as Error).message}). Make it readable by Node-RED's user only: chmod ${octal(mode)} ${file}`,
+      );
+    }
+  }
+  if (fixed.length > 0) {
+    logger.warn(`Other users of this computer could read the saved tokens; made private to Node-RED's user: ${fixed.join(', ')}.`);
+  }
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(3, '0');
 }
 
 async function readKey(keyPath: string): Promise<Buffer | null> {

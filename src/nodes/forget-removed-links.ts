@@ -2,7 +2,8 @@ import type { NodeAPI } from 'node-red';
 import { tokenStore } from './token-store.js';
 
 /**
- * Deletes the token file of an `account-link` node once a deploy has removed it from the flows.
+ * Deletes the token file of an `account-link` node, and any copy of it moved aside as unreadable,
+ * once a deploy has removed the node from the flows.
  * Only nodes this process saw deployed are considered, so a flows file that failed to load, or
  * belongs to another project, never costs anyone their links. (Closing a node is no sign: Node-RED
  * closes a merely disabled node with `removed` set too.)
@@ -20,7 +21,7 @@ export function forgetRemovedLinks(RED: NodeAPI): void {
     const gone = [...previous].filter((id) => !current.has(id));
     if (gone.length === 0) return;
     void tokenStore(RED)
-      .then((store) => Promise.all(gone.map((id) => store.delete(id))))
+      .then((store) => Promise.all(gone.map((id) => store.forget(id))))
       .then(
         () => RED.log.info(`[account-link] deleted the saved tokens of ${gone.length} removed account node(s)`),
         (err: unknown) => RED.log.warn(`[account-link] could not delete saved tokens: ${(err as Error).message}`),

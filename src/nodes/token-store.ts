@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
-import { TokenStore } from '../core/index.js';
+import { TokenStore, type Logger } from '../core/index.js';
 
 let storePromise: Promise<TokenStore> | undefined;
 let storeDir: string | undefined;
@@ -14,10 +14,21 @@ export function tokenStore(RED: NodeAPI): Promise<TokenStore> {
   if (!storePromise || storeDir !== dir) {
     storeDir = dir;
     // A failed open (a full disk, a permission fixed later) is tried again at the next deploy.
-    storePromise = TokenStore.open(dir).catch((err: unknown) => {
+    storePromise = TokenStore.open(dir, runtimeLogger(RED)).catch((err: unknown) => {
       storePromise = undefined;
       throw err;
     });
   }
   return storePromise;
+}
+
+/** The store's lines go to the runtime log: they concern every account, not one node. */
+function runtimeLogger(RED: NodeAPI): Logger {
+  const tagged = (message: string) => `[account-link] ${message}`;
+  return {
+    debug: (message) => RED.log.debug(tagged(message)),
+    info: (message) => RED.log.info(tagged(message)),
+    warn: (message) => RED.log.warn(tagged(message)),
+    error: (message) => RED.log.error(tagged(message)),
+  };
 }

@@ -149,6 +149,20 @@ describe('core: device-flow polling (scripted provider)', function () {
     assert.deepEqual(times, [5, 10, 15, 20, 25]);
   });
 
+  it('caps a device code at 1 h and the interval at 60 s, however large the numbers the provider sends', async () => {
+    mock.deviceAuthorization({ interval: 1e9, expires_in: 1e20 });
+    mock.token(...Array.from({ length: 70 }, pending));
+    const { pending: shown, finished } = await link.start();
+    assert.equal(shown.state, 'pending');
+    assert.equal(shown.code_expires_at, new Date(START + 3_600_000).toISOString());
+    const snapshot = await clock.runUntilSettled(finished);
+    assert.equal(snapshot.error?.code, 'code_expired');
+    const times = mock.tokenCalls(MOCK_DEVICE_CODE_GRANT).map((c) => (c.at - START) / 1000);
+    assert.deepEqual(times, Array.from({ length: 59 }, (_, i) => 60 * (i + 1)), 'one poll a minute until the hour is over');
+    assert.deepEqual(rec.eventTypes(), ['linking_started', 'code_expired']);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
   it('GitHub-style errors sent with HTTP 200 are read as OAuth errors', async () => {
     const { gaps, snapshot } = await poll([
       { status: 200, json: { error: 'authorization_pending' } },

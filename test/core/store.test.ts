@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoredLink } from '../../src/core/store.js';
 import { TokenStore } from '../../src/core/store.js';
@@ -97,6 +97,52 @@ describe('core: TokenStore', function () {
     await assert.rejects(store.read('c'), { code: 'store_unreadable' });
     const files = await readdir(dir);
     assert.equal(files.filter((f) => f.includes('.unreadable-')).length, 3);
+  });
+
+  it('refuses a file whose GCM tag was cut short (4 bytes), as any forgery', async () => {
+    const dir = await tempDir();
+    const store = await TokenStore.open(dir);
+    await store.write('node1', record(1));
+    const envelope = JSON.parse(await readFile(store.fileFor('node1'), 'utf8')) as { tag: string };
+    const shortTag = Buffer.from(envelope.tag, 'base64').subarray(0, 4).toString('base64');
+    await writeFile(store.fileFor('node1'), JSON.stringify({ ...envelope, tag: shortTag }), { mode: 0o600 });
+    await assert.rejects(store.read('node1'), { code: 'store_unreadable' });
+    assert.equal((await readdir(dir)).filter((f) => f.startsWith('node1.json.unreadable-')).length, 1);
+  });
+
+  it('makes a folder or key that others may read private again, and says so once', async function () {
+    if (process.platform === 'win32') this.skip();
+    const dir = await tempDir();
+    await (await TokenStore.open(dir)).write('node1', record(1));
+    await chmod(dir, 0o755);
+    await chmod(path.join(dir, '.key'), 0o644);
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (message: string) => warnings.push(message) };
+
+    const [first, second] = await Promise.all([TokenStore.open(dir, logger), TokenStore.open(dir, logger)]);
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
+    assert.equal((await stat(path.join(dir, '.key'))).mode & 0o777, 0o600);
+    assert.equal(warnings.length, 1, 'one warning for both, and none from the second open');
+    assert.match(warnings[0], /Other users of this computer could read the saved tokens/);
+    assert.ok(warnings[0].includes(`${dir} (was 755, now 700)`) && warnings[0].includes('.key (was 644, now 600)'));
+    assert.deepEqual(await first.read('node1'), record(1));
+    assert.deepEqual(await second.read('node1'), record(1));
+    await TokenStore.open(dir, logger);
+    assert.equal(warnings.length, 1, 'a private folder is not reported');
+  });
+
+  it('forgetting a link deletes its moved-aside copies too; a revoke (delete) keeps them', async () => {
+    const dir = await tempDir();
+    const store = await TokenStore.open(dir);
+    for (const name of ['node1.json.unreadable-1', 'node1.json.unreadable-2', 'node10.json.unreadable-3', 'node2.json.unreadable-4']) {
+      await writeFile(path.join(dir, name), 'moved aside', { mode: 0o600 });
+    }
+    await store.write('node1', record(1));
+    await store.write('node2', record(2));
+    await store.delete('node2');
+    await store.forget('node1');
+    assert.deepEqual((await readdir(dir)).sort(), ['.key', 'node10.json.unreadable-3', 'node2.json.unreadable-4']);
+    await store.forget('node1'); // forgetting twice is fine
   });
 
   it('removes temp files a killed process left behind, and only those', async () => {

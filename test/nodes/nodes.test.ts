@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestProvider } from '../../demo/sign-in-server.js';
 import { accountLinkNodes, collector, helper, node, oidcAccount, onTab, until, useNodeRed, useTestProvider, type Msg, type TestFlow } from './fixtures.js';
@@ -105,7 +105,7 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     }
   });
 
-  it('deleting the config node deletes its token file; a redeploy does not', async () => {
+  it('deleting the config node deletes its token file and moved-aside copies; a redeploy does not', async () => {
     await load();
     const out = collector('out');
     node('start').receive({ payload: '' });
@@ -126,8 +126,10 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     const back = collector('out');
     node('status').receive({ payload: '' });
     assert.equal((await until(() => back[0], 'status after re-enabling')).payload.state, 'linked');
+    const aside = `${file}.unreadable-1700000000000`;
+    await writeFile(aside, 'a copy once moved aside', { mode: 0o600 });
     await helper.setFlows([{ id: 'tab', type: 'tab', label: 'test' }] as unknown as TestFlow, 'full');
-    await until(() => !existsSync(file), 'file deleted with its node');
+    await until(() => !existsSync(file) && !existsSync(aside), 'file and moved-aside copy deleted with their node');
   });
 
   it("speaks the prompt in the node's language, and 'cancel' answers with the ended attempt", async () => {
