@@ -8,7 +8,7 @@ export {
   type MqttTlsOptions,
 } from './publisher.js';
 export { parseRequest, type RequestReply } from './extensions/requests.js';
-export { INVALID_BROKER_ADDRESS, normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
+export { INVALID_BROKER_ADDRESS, maskCredentials, normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
 export {
   BUTTON_PAYLOAD,
   discoveryPayload,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { silentLogger, type Link, type Logger } from '../core/index.js';
-import { normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
+import { maskCredentials, normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
 import { defaultOrigin, ENGLISH_DISCOVERY_NAMES, type DiscoveryNames, type DiscoveryOrigin } from './discovery.js';
 import type { Extension, MessageHandler, PublisherContext, PublishProperties } from './extension.js';
 import { EventTopic } from './extensions/events.js';
@@ -173,7 +173,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     try {
       client = connect(this.url, options);
     } catch (err) {
-      this.setStatus({ state: 'disconnected', error: (err as Error).message });
+      this.setStatus({ state: 'disconnected', error: this.describe(err) });
       return;
     }
     this.client = client;
@@ -183,8 +183,9 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
       if (this.client === client) this.setStatus({ state: 'disconnected', error: this.current.error });
     });
     client.on('error', (err) => {
-      this.log.warn(`[mqtt] ${this.safeUrl}: ${err.message}`);
-      this.current = { ...this.current, error: err.message };
+      const error = this.describe(err);
+      this.log.warn(`[mqtt] ${this.safeUrl}: ${error}`);
+      this.current = { ...this.current, error };
     });
     client.on('message', (topic, payload, packet) => this.route(topic, payload, packet));
   }
@@ -254,7 +255,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     // A clean session forgets subscriptions: they are made again on every connect.
     const filters = Object.fromEntries(this.subscriptions.map(({ filter }) => [filter, { qos: 1 as const }]));
     client.subscribe(filters, (err) => {
-      if (err) this.log.warn(`[mqtt] could not subscribe to ${Object.keys(filters).join(', ')}: ${err.message}`);
+      if (err) this.log.warn(`[mqtt] could not subscribe to ${Object.keys(filters).join(', ')}: ${this.describe(err)}`);
     });
     for (const slug of this.pendingClears) this.clearLink(slug);
     for (const link of this.links.values()) this.announce(link);
@@ -294,8 +295,13 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     const options: IClientPublishOptions = { qos: 1, retain };
     if (this.v5 && properties) options.properties = properties;
     client.publish(topic, payload, options, (err) => {
-      if (err) this.log.debug(`[mqtt] publish to ${topic} failed: ${err.message}`);
+      if (err) this.log.debug(`[mqtt] publish to ${topic} failed: ${this.describe(err)}`);
     });
+  }
+
+  /** An error from MQTT.js or the socket, in words fit for a log line and the status. */
+  private describe(err: unknown): string {
+    return maskCredentials(String((err as Error)?.message ?? err), this.url, this.options.password);
   }
 
   private setStatus(status: ConnectionStatus): void {
