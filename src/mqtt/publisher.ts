@@ -7,7 +7,7 @@ import type { Extension, MessageHandler, PublisherContext, PublishProperties } f
 import { EventTopic } from './extensions/events.js';
 import { HomeAssistantDiscovery } from './extensions/home-assistant.js';
 import { QrImage } from './extensions/qr.js';
-import { Requests } from './extensions/requests.js';
+import { Requests, toMqttCommands, type MqttCommands } from './extensions/requests.js';
 import { StateTopics } from './extensions/state.js';
 import { FreshStateStore } from './outgoing-store.js';
 import { LinkTopics, normalizeTopicRoot, topicMatches } from './topics.js';
@@ -36,6 +36,8 @@ export interface MqttPublisherOptions {
   discoveryPrefix?: string;
   /** Plain-string topics per snapshot field; default on. */
   fieldTopics?: boolean;
+  /** Which `request/<action>` commands are answered: `all` (default), `status` or `none`. */
+  commands?: MqttCommands;
   /** Seconds; default 60. */
   keepalive?: number;
   username?: string;
@@ -70,6 +72,12 @@ export interface MqttPublisherEvents {
 const DEFAULT_BASE_TOPIC = 'account-link';
 const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
 const CLOSE_TIMEOUT_MS = 2000;
+/**
+ * MQTT v5: the largest packet the broker may send us. Every message the hub reads (a request, Home
+ * Assistant's birth) is tiny; a larger one is dropped by the broker before it is sent, so it is
+ * never read into memory.
+ */
+export const MAX_INCOMING_PACKET_BYTES = 64 * 1024;
 
 /**
  * Publishes links over one MQTT connection. It owns the connection: availability on
@@ -118,6 +126,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
       send: (topic, payload, retain, properties) => this.send(topic, payload, retain, properties),
       subscribe: (filter, handler) => this.subscriptions.push({ filter, handler }),
     };
+    const commands = toMqttCommands(options.commands);
     const homeAssistant =
       options.discovery === false
         ? []
@@ -126,9 +135,18 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
               prefix: this.discoveryPrefix,
               names: { ...ENGLISH_DISCOVERY_NAMES, ...options.names },
               origin: options.origin ?? defaultOrigin(),
+              buttons: commands === 'all',
             }),
           ];
-    this.extensions = [...homeAssistant, new StateTopics(context, options.fieldTopics !== false), new QrImage(context), new EventTopic(context), new Requests(context)];
+    // With no commands, nothing is subscribed: the hub never even reads a request.
+    const requests = commands === 'none' ? [] : [new Requests(context, commands)];
+    this.extensions = [
+      ...homeAssistant,
+      new StateTopics(context, options.fieldTopics !== false),
+      new QrImage(context),
+      new EventTopic(context),
+      ...requests,
+    ];
     for (const extension of this.extensions) extension.start();
   }
 
@@ -155,6 +173,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     const options: IClientOptions = {
       clientId: this.options.clientId || `account-link-${Math.random().toString(16).slice(2, 10)}`,
       protocolVersion: this.v5 ? 5 : 4,
+      ...(this.v5 ? { properties: { maximumPacketSize: MAX_INCOMING_PACKET_BYTES } } : {}),
       clean: true,
       keepalive: this.options.keepalive ?? 60,
       reconnectPeriod: this.options.reconnectPeriod ?? 5000,

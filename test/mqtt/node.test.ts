@@ -137,6 +137,19 @@ describe('account-link-mqtt node', function () {
     });
   }
 
+  it('passes its Commands setting on: status only leaves Home Assistant without buttons', async () => {
+    const nodes = flow(broker) as unknown as Record<string, unknown>[];
+    nodes[1]!.commands = 'status';
+    await helper.load([accountLinkNodes, mqttNodes], nodes as unknown as Flow, { broker: { user: 'hub', password: 'pw-secret' } });
+    await (helper.getNode('acct') as unknown as AccountNode).ready;
+    const mqtt = helper.getNode('broker') as unknown as MqttNode;
+    await until(() => badgesOf(mqtt).at(-1)?.fill === 'green', 'the connection');
+    const topic = 'homeassistant/device/account_link_node_test/config';
+    const retained = await retainedOn(broker.url, topic, { username: 'hub', password: 'pw-secret' });
+    const { cmps } = JSON.parse(retained.get(topic)!.text) as { cmps: Record<string, unknown> };
+    assert.deepEqual([cmps.start, cmps.refresh, cmps.revoke], [{ p: 'button' }, { p: 'button' }, { p: 'button' }]);
+  });
+
   it('lists brokers seen by mDNS on GET account-link/discover/mqtt', async () => {
     const mdns = { interface: '127.0.0.1', bind: '0.0.0.0', port: await freePort(), loopback: true, ttl: 1 };
     helper.settings({ userDir: await tempDir(), mqttReconnectTime: 100, accountLink: { mdns, discoverMs: 600 } } as Parameters<typeof helper.settings>[0]);
