@@ -32,6 +32,7 @@ export type LinkErrorCode =
   | 'insecure_redirect_uri'
   | 'unknown_action'
   | 'bad_request'
+  | 'forbidden'
   | 'not_deployed';
 
 /** Codes after which trying the same request again later can succeed. */

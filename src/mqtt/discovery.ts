@@ -65,6 +65,8 @@ export interface DiscoveryInput {
   provider: string;
   names: DiscoveryNames;
   origin: DiscoveryOrigin;
+  /** Whether the hub answers start, refresh and revoke over MQTT; default true. */
+  buttons?: boolean;
 }
 
 /** `<prefix>/device/account_link_<L>/config`. */
@@ -87,7 +89,8 @@ function fieldTemplate(path: string): string {
 /**
  * The device-discovery payload for one link (HA 2024.11+ schema, abbreviated keys): one device,
  * its components under `cmps`, each with platform `p` and a unique id. Every entity reads the
- * retained `state` JSON, so it works whether or not field topics are on.
+ * retained `state` JSON, so it works whether or not field topics are on. The Start, Refresh and
+ * Revoke buttons are there only when the hub answers those commands (`buttons`).
  */
 export function discoveryPayload(input: DiscoveryInput): Record<string, unknown> {
   const topics = new LinkTopics(input.baseTopic, input.slug);
@@ -101,14 +104,12 @@ export function discoveryPayload(input: DiscoveryInput): Record<string, unknown>
     stat_t: topics.state,
     ...extra,
   });
-  const button = (action: 'start' | 'refresh' | 'revoke', name: string, icon: string): Record<string, unknown> => ({
-    p: 'button',
-    name,
-    uniq_id: uid(action),
-    cmd_t: topics.request(action),
-    pl_prs: BUTTON_PAYLOAD,
-    ic: icon,
-  });
+  // A button the hub would refuse is announced with its platform alone, which is how device
+  // discovery removes a component that an earlier config (with commands on) created.
+  const button = (action: 'start' | 'refresh' | 'revoke', name: string, icon: string): Record<string, unknown> =>
+    input.buttons === false
+      ? { p: 'button' }
+      : { p: 'button', name, uniq_id: uid(action), cmd_t: topics.request(action), pl_prs: BUTTON_PAYLOAD, ic: icon };
   return {
     dev: {
       ids: [id],

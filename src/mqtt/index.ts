@@ -1,5 +1,6 @@
 /** The MQTT side of account-link. Imports nothing from Node-RED. */
 export {
+  MAX_INCOMING_PACKET_BYTES,
   MqttPublisher,
   type ConnectionState,
   type ConnectionStatus,
@@ -7,8 +8,8 @@ export {
   type MqttPublisherOptions,
   type MqttTlsOptions,
 } from './publisher.js';
-export { parseRequest, type RequestReply } from './extensions/requests.js';
-export { INVALID_BROKER_ADDRESS, normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
+export { parseRequest, toMqttCommands, type MqttCommands, type RequestReply } from './extensions/requests.js';
+export { INVALID_BROKER_ADDRESS, maskCredentials, normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
 export {
   BUTTON_PAYLOAD,
   discoveryPayload,
@@ -18,4 +19,4 @@ export {
   type DiscoveryNames,
   type DiscoveryOrigin,
 } from './discovery.js';
-export { FIELD_TOPICS, haObjectId, LinkTopics, normalizeTopicRoot, topicMatches, type FieldTopic } from './topics.js';
+export { FIELD_TOPICS, haObjectId, isAllowedResponseTopic, LinkTopics, normalizeTopicRoot, topicMatches, type FieldTopic } from './topics.js';

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { connect, type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { silentLogger, type Link, type Logger } from '../core/index.js';
-import { normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
+import { maskCredentials, normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
 import { defaultOrigin, ENGLISH_DISCOVERY_NAMES, type DiscoveryNames, type DiscoveryOrigin } from './discovery.js';
 import type { Extension, MessageHandler, PublisherContext, PublishProperties } from './extension.js';
 import { EventTopic } from './extensions/events.js';
 import { HomeAssistantDiscovery } from './extensions/home-assistant.js';
 import { QrImage } from './extensions/qr.js';
-import { Requests } from './extensions/requests.js';
+import { Requests, toMqttCommands, type MqttCommands } from './extensions/requests.js';
 import { StateTopics } from './extensions/state.js';
 import { FreshStateStore } from './outgoing-store.js';
 import { ReconnectSchedule } from './reconnect.js';
@@ -37,6 +37,8 @@ export interface MqttPublisherOptions {
   discoveryPrefix?: string;
   /** Plain-string topics per snapshot field; default on. */
   fieldTopics?: boolean;
+  /** Which `request/<action>` commands are answered: `all` (default), `status` or `none`. */
+  commands?: MqttCommands;
   /** Seconds; default 60. */
   keepalive?: number;
   username?: string;
@@ -74,6 +76,12 @@ export interface MqttPublisherEvents {
 const DEFAULT_BASE_TOPIC = 'account-link';
 const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
 const CLOSE_TIMEOUT_MS = 2000;
+/**
+ * MQTT v5: the largest packet the broker may send us. Every message the hub reads (a request, Home
+ * Assistant's birth) is tiny; a larger one is dropped by the broker before it is sent, so it is
+ * never read into memory.
+ */
+export const MAX_INCOMING_PACKET_BYTES = 64 * 1024;
 
 /**
  * Publishes links over one MQTT connection. It owns the connection: availability on
@@ -127,6 +135,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
       send: (topic, payload, retain, properties) => this.send(topic, payload, retain, properties),
       subscribe: (filter, handler) => this.subscriptions.push({ filter, handler }),
     };
+    const commands = toMqttCommands(options.commands);
     const homeAssistant =
       options.discovery === false
         ? []
@@ -135,9 +144,18 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
               prefix: this.discoveryPrefix,
               names: { ...ENGLISH_DISCOVERY_NAMES, ...options.names },
               origin: options.origin ?? defaultOrigin(),
+              buttons: commands === 'all',
             }),
           ];
-    this.extensions = [...homeAssistant, new StateTopics(context, options.fieldTopics !== false), new QrImage(context), new EventTopic(context), new Requests(context)];
+    // With no commands, nothing is subscribed: the hub never even reads a request.
+    const requests = commands === 'none' ? [] : [new Requests(context, commands)];
+    this.extensions = [
+      ...homeAssistant,
+      new StateTopics(context, options.fieldTopics !== false),
+      new QrImage(context),
+      new EventTopic(context),
+      ...requests,
+    ];
     for (const extension of this.extensions) extension.start();
   }
 
@@ -164,6 +182,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     const options: IClientOptions = {
       clientId: this.options.clientId || `account-link-${Math.random().toString(16).slice(2, 10)}`,
       protocolVersion: this.v5 ? 5 : 4,
+      ...(this.v5 ? { properties: { maximumPacketSize: MAX_INCOMING_PACKET_BYTES } } : {}),
       clean: true,
       keepalive: this.options.keepalive ?? 60,
       // MQTT.js retries at one fixed period; the publisher schedules its own (see scheduleReconnect).
@@ -183,7 +202,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     try {
       client = connect(this.url, options);
     } catch (err) {
-      this.setStatus({ state: 'disconnected', error: (err as Error).message });
+      this.setStatus({ state: 'disconnected', error: this.describe(err) });
       return;
     }
     this.client = client;
@@ -194,10 +213,11 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
       this.scheduleReconnect(client);
     });
     client.on('error', (err) => {
-      if (this.outageLogged) this.log.debug(`[mqtt] ${this.safeUrl}: ${err.message}`);
-      else this.log.warn(`[mqtt] ${this.safeUrl}: ${err.message}`);
+      const error = this.describe(err);
+      if (this.outageLogged) this.log.debug(`[mqtt] ${this.safeUrl}: ${error}`);
+      else this.log.warn(`[mqtt] ${this.safeUrl}: ${error}`);
       this.outageLogged = true;
-      this.current = { ...this.current, error: err.message };
+      this.current = { ...this.current, error };
     });
     client.on('message', (topic, payload, packet) => this.route(topic, payload, packet));
   }
@@ -283,7 +303,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     const filters = Object.fromEntries(this.subscriptions.map(({ filter }) => [filter, { qos: 1 as const }]));
     client.subscribe(filters, (err) => {
       // A subscription cut short by a drop is made again on the next connect.
-      if (err && client.connected) this.log.warn(`[mqtt] could not subscribe to ${Object.keys(filters).join(', ')}: ${err.message}`);
+      if (err && client.connected) this.log.warn(`[mqtt] could not subscribe to ${Object.keys(filters).join(', ')}: ${this.describe(err)}`);
     });
     for (const slug of this.pendingClears) this.clearLink(slug);
     for (const link of this.links.values()) this.announce(link);
@@ -323,8 +343,13 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     const options: IClientPublishOptions = { qos: 1, retain };
     if (this.v5 && properties) options.properties = properties;
     client.publish(topic, payload, options, (err) => {
-      if (err) this.log.debug(`[mqtt] publish to ${topic} failed: ${err.message}`);
+      if (err) this.log.debug(`[mqtt] publish to ${topic} failed: ${this.describe(err)}`);
     });
+  }
+
+  /** An error from MQTT.js or the socket, in words fit for a log line and the status. */
+  private describe(err: unknown): string {
+    return maskCredentials(String((err as Error)?.message ?? err), this.url, this.options.password);
   }
 
   private setStatus(status: ConnectionStatus): void {

@@ -57,6 +57,24 @@ export class LinkTopics {
   }
 }
 
+/** Last levels of what the hub publishes under `B/L/` (besides `response/<action>`). */
+const LINK_LEAVES: ReadonlySet<string> = new Set<string>(['state', 'event', 'qr', ...FIELD_TOPICS]);
+
+/**
+ * Whether an MQTT v5 request may name `topic` as its response topic. The hub publishes with its
+ * own broker rights, so a reply goes only below the base topic, never to a topic with a `request`
+ * level (the hub would command itself), and never onto a topic the hub publishes itself
+ * (availability, a link's state, fields, QR, events and replies), where readers expect those.
+ */
+export function isAllowedResponseTopic(base: string, topic: string): boolean {
+  if (!topic.startsWith(`${base}/`) || /[+#\u0000]/.test(topic)) return false;
+  const levels = topic.slice(base.length + 1).split('/');
+  if (levels.includes('request') || levels.includes('')) return false;
+  if (levels.length === 1) return levels[0] !== 'status';
+  if (levels.length === 2) return !LINK_LEAVES.has(levels[1]!);
+  return levels[1] !== 'response';
+}
+
 /**
  * Home Assistant accepts only `[a-zA-Z0-9_-]` in discovery topics and wants entity ids made of
  * `[a-z0-9_]`. Slugs are `[a-z0-9-]`, so turning "-" into "_" is safe and one-to-one (a slug never

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import type { Link } from '../core/index.js';
 import { nodeLogger } from './node-logger.js';
 import { discoverBrokers, type DiscoveredBroker, type MdnsOptions } from '../mdns/index.js';
-import { MqttPublisher, redactBrokerUrl, type ConnectionStatus, type DiscoveryNames, type MqttTlsOptions } from '../mqtt/index.js';
+import { MqttPublisher, redactBrokerUrl, toMqttCommands, type ConnectionStatus, type DiscoveryNames, type MqttTlsOptions } from '../mqtt/index.js';
 
 interface AccountLinkMqttDef extends NodeDef {
   broker: string;
@@ -12,6 +12,8 @@ interface AccountLinkMqttDef extends NodeDef {
   discovery?: boolean | string;
   discoveryPrefix?: string;
   fieldTopics?: boolean | string;
+  /** `all`, `status` or `none`: which MQTT requests are answered. */
+  commands?: string;
   tls?: string;
   keepalive?: string | number;
 }
@@ -90,6 +92,7 @@ export = function accountLinkMqtt(RED: NodeAPI): void {
         discovery: config.discovery !== false && config.discovery !== 'false',
         discoveryPrefix: config.discoveryPrefix,
         fieldTopics: config.fieldTopics !== false && config.fieldTopics !== 'false',
+        commands: toMqttCommands(config.commands),
         keepalive: Number(config.keepalive) > 0 ? Number(config.keepalive) : 60,
         // The same setting Node-RED's own mqtt-broker node uses.
         reconnectPeriod: Number((RED.settings as unknown as { mqttReconnectTime?: number }).mqttReconnectTime) || 5000,

@@ -104,17 +104,19 @@ export interface MosquittoBroker extends TestBroker {
   dispose(): Promise<void>;
 }
 
-/** mosquitto on a free loopback port with its own config file (no persistence, anonymous). */
-export async function startMosquitto(binary = mosquittoPath()): Promise<MosquittoBroker> {
+/**
+ * mosquitto on a free loopback port with its own config file (no persistence). Anonymous unless
+ * `settings.config` says otherwise: its lines (an `acl_file`, a `password_file`, …) are appended.
+ */
+export async function startMosquitto(binary = mosquittoPath(), settings: { config?: string[] } = {}): Promise<MosquittoBroker> {
   if (!binary) throw new Error('mosquitto is not installed');
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'account-link-mosquitto-'));
   const config = path.join(dir, 'mosquitto.conf');
+  const extra = settings.config ?? ['allow_anonymous true'];
   writeFileSync(
     config,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', ''].join(
-      '\n',
-    ),
+    [`listener ${port} 127.0.0.1`, ...extra, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'),
   );
   let child: ChildProcess | undefined;
   let output = '';

@@ -11,7 +11,7 @@ import { EventTopic } from '../../src/mqtt/extensions/events.js';
 import { HomeAssistantDiscovery } from '../../src/mqtt/extensions/home-assistant.js';
 import { Requests, type RequestReply } from '../../src/mqtt/extensions/requests.js';
 import { StateTopics } from '../../src/mqtt/extensions/state.js';
-import { ENGLISH_DISCOVERY_NAMES, FIELD_TOPICS, LinkTopics, topicMatches } from '../../src/mqtt/index.js';
+import { ENGLISH_DISCOVERY_NAMES, FIELD_TOPICS, isAllowedResponseTopic, LinkTopics, topicMatches } from '../../src/mqtt/index.js';
 import { makeLink, removeTempDirs, whenState } from './links.js';
 
 interface Sent {
@@ -166,5 +166,81 @@ describe('MQTT publisher extensions', function () {
     ctx.deliver('b/nobody/request/status', '');
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(ctx.sent.length, answered, 'retained requests and unknown links get no answer');
+  });
+  it('status-only commands: status is answered, every other action is refused with forbidden and changes nothing', async () => {
+    const ctx = new RecordingContext();
+    const requests = new Requests(ctx, 'status');
+    requests.start();
+    const { link } = await makeLink('den', { linked: true });
+    requests.attach(link, new LinkTopics(ctx.baseTopic, link.slug));
+
+    const replies: [string, string, string | null, unknown][] = [];
+    for (const action of ['revoke', 'start', 'refresh', 'cancel', 'status']) {
+      const count = ctx.sent.length;
+      ctx.deliver(`b/den/request/${action}`, JSON.stringify({ transaction: action }));
+      for (let i = 0; i < 100 && ctx.sent.length === count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      const sent = ctx.sent.at(-1)!;
+      const reply = JSON.parse(sent.text) as RequestReply;
+      replies.push([sent.topic, reply.status, reply.error?.code ?? null, reply.transaction]);
+      if (reply.error) assert.match(reply.error.message, /only status requests/);
+      assert.equal(reply.data.state, 'linked');
+    }
+    assert.deepEqual(replies, [
+      ['b/den/response/revoke', 'error', 'forbidden', 'revoke'],
+      ['b/den/response/start', 'error', 'forbidden', 'start'],
+      ['b/den/response/refresh', 'error', 'forbidden', 'refresh'],
+      ['b/den/response/cancel', 'error', 'forbidden', 'cancel'],
+      ['b/den/response/status', 'ok', null, 'status'],
+    ]);
+    assert.equal(link.snapshot().state, 'linked', 'the link is as it was');
+  });
+
+  it('a v5 response topic is used only below the base topic, without a request level, and not on a topic the hub publishes', () => {
+    const cases: [string, boolean][] = [
+      ['b/replies/kitchen', true],
+      ['b/den/speaker', true],
+      ['b/den/replies/x', true],
+      ['b/replies', true],
+      ['zigbee2mqtt/front_door_lock/set', false],
+      ['b', false],
+      ['bb/replies', false],
+      ['b/den/request/revoke', false],
+      ['b/request/x', false],
+      ['b/x/y/request', false],
+      ['b/status', false],
+      ['b/den/state', false],
+      ['b/den/user_code', false],
+      ['b/den/qr', false],
+      ['b/den/event', false],
+      ['b/den/response/status', false],
+      ['b//x', false],
+      ['b/x/', false],
+      ['b/+/x', false],
+      ['b/#', false],
+    ];
+    for (const [topic, allowed] of cases) assert.equal(isAllowedResponseTopic('b', topic), allowed, topic);
+  });
+
+  it('Home Assistant: without commands, the buttons are announced as removed and nothing else changes', async () => {
+    const withButtons = new RecordingContext();
+    const without = new RecordingContext();
+    const settings = { prefix: 'ha', names: ENGLISH_DISCOVERY_NAMES, origin: { name: 'test' } };
+    const full = new HomeAssistantDiscovery(withButtons, settings);
+    const statusOnly = new HomeAssistantDiscovery(without, { ...settings, buttons: false });
+    const { link } = await makeLink('den');
+    for (const [ha, ctx] of [[full, withButtons], [statusOnly, without]] as const) {
+      ha.attach(link, new LinkTopics(ctx.baseTopic, link.slug));
+      ha.announce(link);
+    }
+    const a = JSON.parse(withButtons.sent[0]!.text) as { cmps: Record<string, Record<string, unknown>> };
+    const b = JSON.parse(without.sent[0]!.text) as { cmps: Record<string, Record<string, unknown>> };
+    for (const action of ['start', 'refresh', 'revoke']) {
+      assert.equal(a.cmps[action]!.cmd_t, `b/den/request/${action}`);
+      assert.deepEqual(b.cmps[action], { p: 'button' }, `${action}: platform only, which removes it`);
+    }
+    assert.deepEqual(Object.keys(b.cmps), Object.keys(a.cmps));
+    for (const key of Object.keys(a.cmps).filter((k) => !['start', 'refresh', 'revoke'].includes(k))) {
+      assert.deepEqual(b.cmps[key], a.cmps[key], key);
+    }
   });
 });

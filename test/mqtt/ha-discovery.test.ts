@@ -37,8 +37,9 @@ describe('Home Assistant discovery', function () {
     broken.cmps.qr!.url_t = 'x/url';
     broken.cmps.start!.stat_topic = 'x';
     broken.cmps['bad id'] = { p: 'sensor', uniq_id: 'ok', stat_t: 'a/#' };
+    broken.cmps.removed = { p: 'buttn' };
     const problems = deviceDiscoveryProblems(PREFIX, `${PREFIX}/device/account.link/config`, broken);
-    for (const expected of [/object id/, /origin/, /cmps.account: unique_id/, /image needs exactly one/, /unknown key "stat_topic"/, /component id/, /sensor needs state_topic/]) {
+    for (const expected of [/object id/, /origin/, /cmps.account: unique_id/, /image needs exactly one/, /unknown key "stat_topic"/, /component id/, /sensor needs state_topic/, /cmps.removed: platform/]) {
       assert.ok(problems.some((p) => expected.test(p)), `expected a problem matching ${expected}: ${problems.join('; ')}`);
     }
   });
@@ -114,6 +115,26 @@ describe('Home Assistant discovery', function () {
     assert.equal(link.snapshot().state, 'pending');
     link.cancel();
     await whenState(link, 'linked');
+  });
+
+  it('announces no working button when the hub answers only status, and a button pressed anyway is refused', async () => {
+    const { link } = await makeLink('status-only', { linked: true });
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5, commands: 'status' });
+    publisher.register(link);
+    await connected(publisher);
+    const topic = `${PREFIX}/device/account_link_status_only/config`;
+    const payload = JSON.parse((await retainedOn(mosquitto.broker.url, topic, V5)).get(topic)!.text) as Record<string, unknown>;
+    assert.deepEqual(deviceDiscoveryProblems(PREFIX, topic, payload), []);
+    const { components } = expandDiscovery(payload);
+    assert.deepEqual(
+      Object.entries(components).filter(([, c]) => c.platform === 'button').map(([id, c]) => [id, Object.keys(c)]),
+      [['start', ['platform']], ['refresh', ['platform']], ['revoke', ['platform']]],
+      'each button is announced by its platform alone, which removes it in HA',
+    );
+    const ha = await observe([`${B}/status-only/response/+`]);
+    await ha.client.publishAsync(`${B}/status-only/request/revoke`, BUTTON_PAYLOAD, { qos: 1 });
+    const reply = JSON.parse((await ha.waitFor((m) => m.topic.endsWith('/response/revoke'), 'the revoke reply')).text) as { status: string; error: { code: string } };
+    assert.deepEqual([reply.status, reply.error.code, link.snapshot().state], ['error', 'forbidden', 'linked']);
   });
 
   it('announces again when HA says online (not for a retained birth), and removes a deleted or renamed link', async () => {

@@ -162,6 +162,8 @@ export function deviceDiscoveryProblems(prefix: string, topic: string, payload: 
       problems.push(`${where}: platform (p) "${platform}" is missing or not one we expect`);
       continue;
     }
+    // The platform alone removes a component an earlier config of the device created.
+    if (Object.keys(component).length === 1) continue;
     for (const key of Object.keys(component)) {
       if (!allowed.includes(key) && !SHARED_ENTITY_KEYS.includes(key)) problems.push(`${where}: ${platform} has no option "${key}"`);
     }

@@ -260,9 +260,13 @@ export function reaches(publisher: MqttPublisher, state: ConnectionStatus['state
 
 /**
  * A mosquitto broker (MQTT v5) for one describe block, skipped with a printed reason when the
- * binary is absent, with observers that are closed after each test.
+ * binary is absent, with observers that are closed after each test. `settings` may add config
+ * lines (its files can live in a `tempDir()`, removed afterwards).
  */
-export function useMosquitto(): { readonly broker: MosquittoBroker; observe(topics: string[]): Promise<Observer> } {
+export function useMosquitto(settings: () => Promise<{ config?: string[] }> | { config?: string[] } = () => ({})): {
+  readonly broker: MosquittoBroker;
+  observe(topics: string[], options?: IClientOptions): Promise<Observer>;
+} {
   let broker: MosquittoBroker | undefined;
   const observers: Observer[] = [];
   before(async function () {
@@ -270,7 +274,7 @@ export function useMosquitto(): { readonly broker: MosquittoBroker; observe(topi
       console.log('    skipped: the mosquitto binary is not installed (apt-get install -y mosquitto)');
       this.skip();
     }
-    broker = await startMosquitto();
+    broker = await startMosquitto(undefined, await settings());
   });
   after(async () => {
     await broker?.dispose();
@@ -284,8 +288,8 @@ export function useMosquitto(): { readonly broker: MosquittoBroker; observe(topi
       if (!broker) throw new Error('mosquitto is not running');
       return broker;
     },
-    async observe(topics) {
-      const observer = await Observer.connect(this.broker.url, topics, { protocolVersion: 5 });
+    async observe(topics, options = {}) {
+      const observer = await Observer.connect(this.broker.url, topics, { protocolVersion: 5, ...options });
       observers.push(observer);
       return observer;
     },

@@ -117,17 +117,37 @@ describe('account-link-mqtt node', function () {
     assert.equal(after.get('hub/status')?.text, 'offline');
   });
 
-  it('reports a broker address it cannot use on its badge, without crashing', async () => {
-    const bad = flow(broker) as unknown as Record<string, unknown>[];
-    bad[1]!.broker = 'http://hub:se@cr/et@example.test';
-    await helper.load([accountLinkNodes, mqttNodes], bad as unknown as Flow);
-    const account = helper.getNode('acct') as unknown as AccountNode;
-    await account.ready;
+  for (const address of ['http://hub:se@cr/et@example.test', 'mqtt://hub:se@cr/et@broker.local', 'mqtt://hub:se cr/et@broker local', 'mqtt://broker.local/?p=se@cr/et']) {
+    it(`reports a broker address it cannot use on its badge and in the log, without crashing or quoting it (${address})`, async () => {
+      const bad = flow(broker) as unknown as Record<string, unknown>[];
+      bad[1]!.broker = address;
+      await helper.load([accountLinkNodes, mqttNodes], bad as unknown as Flow);
+      const account = helper.getNode('acct') as unknown as AccountNode;
+      await account.ready;
+      const mqtt = helper.getNode('broker') as unknown as MqttNode;
+      mqtt.register({ id: 'x', slug: 'x' });
+      mqtt.deregister({ id: 'x', slug: 'x' }, true);
+      assert.equal(badgesOf(mqtt).at(-1)?.fill, 'red');
+      const logged = (helper.log() as unknown as { args: [{ msg?: unknown }][] }).args.map(([event]) => String(event?.msg ?? ''));
+      // The test helper loads no catalogs, so the line is its key; broker-url.test.ts checks the message itself.
+      assert.equal(logged.filter((line) => line.includes('errors.config')).length, 1, logged.join('\n'));
+      for (const text of [...logged, ...badgesOf(mqtt).map((b) => JSON.stringify(b))]) {
+        assert.ok(!/se@|cr\/|et@|se cr/.test(text), `"${text}" shows a piece of the password`);
+      }
+    });
+  }
+
+  it('passes its Commands setting on: status only leaves Home Assistant without buttons', async () => {
+    const nodes = flow(broker) as unknown as Record<string, unknown>[];
+    nodes[1]!.commands = 'status';
+    await helper.load([accountLinkNodes, mqttNodes], nodes as unknown as Flow, { broker: { user: 'hub', password: 'pw-secret' } });
+    await (helper.getNode('acct') as unknown as AccountNode).ready;
     const mqtt = helper.getNode('broker') as unknown as MqttNode;
-    mqtt.register({ id: 'x', slug: 'x' });
-    mqtt.deregister({ id: 'x', slug: 'x' }, true);
-    assert.equal(badgesOf(mqtt).at(-1)?.fill, 'red');
-    assert.ok(badgesOf(mqtt).every((b) => !/se@|cr\/|et@/.test(JSON.stringify(b))));
+    await until(() => badgesOf(mqtt).at(-1)?.fill === 'green', 'the connection');
+    const topic = 'homeassistant/device/account_link_node_test/config';
+    const retained = await retainedOn(broker.url, topic, { username: 'hub', password: 'pw-secret' });
+    const { cmps } = JSON.parse(retained.get(topic)!.text) as { cmps: Record<string, unknown> };
+    assert.deepEqual([cmps.start, cmps.refresh, cmps.revoke], [{ p: 'button' }, { p: 'button' }, { p: 'button' }]);
   });
 
   it('lists brokers seen by mDNS on GET account-link/discover/mqtt', async () => {

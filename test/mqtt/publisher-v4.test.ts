@@ -247,6 +247,28 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
     await send('hall/request/start', '', true);
   });
 
+  it('with commands none, subscribes to no request topic: a revoke is never read, and the state still goes out', async () => {
+    const { link } = await makeLink('hall', { linked: true });
+    const subscribed: string[] = [];
+    broker.aedes.authorizeSubscribe = (client, subscription, done) => {
+      if (client?.id === CLIENT_ID) subscribed.push(subscription.topic);
+      done(null, subscription);
+    };
+    const live = await observe([`${B}/#`]);
+    publisher = newPublisher({ commands: 'none', discovery: true });
+    publisher.register(link);
+    await reaches(publisher, 'connected');
+    await live.waitFor((m) => m.topic === `${B}/hall/state`, 'the state');
+    assert.deepEqual(subscribed, ['homeassistant/status'], 'only Home Assistant\'s birth');
+
+    await live.client.publishAsync(`${B}/hall/request/revoke`, '{"transaction":"x"}', { qos: 1 });
+    // A marker through the same broker after the revoke: by then the hub would have had it.
+    await live.client.publishAsync(`${B}/marker`, 'end', { qos: 1 });
+    await live.waitFor((m) => m.topic === `${B}/marker`, 'the marker');
+    assert.deepEqual(live.messages.filter((m) => m.topic.includes('/response/')), []);
+    assert.equal(link.snapshot().state, 'linked');
+  });
+
   it('clears every retained topic of a removed link, and publishes offline on a clean close', async () => {
     const keep = await makeLink('keep', { linked: true });
     const gone = await makeLink('gone', { linked: true });

@@ -1,6 +1,6 @@
 /** MQTT v5 features of the publisher against a real mosquitto. */
 import assert from 'node:assert/strict';
-import { MqttPublisher, type RequestReply } from '../../src/mqtt/index.js';
+import { MAX_INCOMING_PACKET_BYTES, MqttPublisher, type RequestReply } from '../../src/mqtt/index.js';
 import { makeLink, Observer, reaches, retainedOn, useMosquitto, whenState } from './links.js';
 
 const B = 'account-link';
@@ -67,13 +67,13 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
     publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5, discovery: false });
     publisher.register(link);
     await connected(publisher);
-    const live = await observe([`${B}/v5-rr/response/+`, 'speaker/replies/#']);
+    const live = await observe([`${B}/v5-rr/response/+`, `${B}/replies/#`]);
 
     await live.client.publishAsync(`${B}/v5-rr/request/status`, '{"transaction":"t-9"}', {
       qos: 1,
-      properties: { responseTopic: 'speaker/replies/kitchen', correlationData: Buffer.from([1, 2, 3, 250]) },
+      properties: { responseTopic: `${B}/replies/kitchen`, correlationData: Buffer.from([1, 2, 3, 250]) },
     });
-    const direct = await live.waitFor((m) => m.topic === 'speaker/replies/kitchen', 'the direct reply');
+    const direct = await live.waitFor((m) => m.topic === `${B}/replies/kitchen`, 'the direct reply');
     const shared = await live.waitFor((m) => m.topic === `${B}/v5-rr/response/status`, 'the shared reply');
     assert.deepEqual([...(direct.properties?.correlationData ?? [])], [1, 2, 3, 250]);
     assert.equal(direct.properties?.contentType, 'application/json');
@@ -84,8 +84,72 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
     // Without a responseTopic there is only the shared reply.
     await live.client.publishAsync(`${B}/v5-rr/request/status`, '{"transaction":"t-10"}', { qos: 1 });
     await live.waitFor((m) => m.text.includes('"t-10"'), 'the second reply');
-    assert.equal(live.on('speaker/replies/kitchen').length, 1);
+    assert.equal(live.on(`${B}/replies/kitchen`).length, 1);
     assert.equal(live.on(`${B}/v5-rr/response/status`).length, 2);
+  });
+
+  it('sends no reply to a response topic outside the base topic or on a request topic, and warns; response/<action> still answers', async () => {
+    const { link } = await makeLink('v5-rt', { linked: true });
+    const warnings: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: (line: string) => warnings.push(line), error: () => undefined };
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5, discovery: false, logger });
+    publisher.register(link);
+    await connected(publisher);
+    const live = await observe(['zigbee2mqtt/#', `${B}/#`]);
+    const ask = (transaction: string, responseTopic: string) =>
+      live.client.publishAsync(`${B}/v5-rt/request/status`, JSON.stringify({ transaction }), { qos: 1, properties: { responseTopic } });
+
+    await ask('lock', 'zigbee2mqtt/front_door_lock/set');
+    await ask('loop', `${B}/v5-rt/request/revoke`);
+    // The hub publishes in order on one connection: once this reply is in, any earlier one would be too.
+    await ask('last', `${B}/replies/kitchen`);
+    await live.waitFor((m) => m.topic === `${B}/replies/kitchen`, 'the allowed direct reply');
+
+    assert.deepEqual(live.on('zigbee2mqtt/front_door_lock/set'), [], 'nothing for the door lock');
+    assert.deepEqual(
+      live.messages.filter((m) => m.topic.includes('/request/')).map((m) => m.topic),
+      [`${B}/v5-rt/request/status`, `${B}/v5-rt/request/status`, `${B}/v5-rt/request/status`],
+      'the hub sent no request to itself',
+    );
+    assert.deepEqual(live.on(`${B}/v5-rt/response/revoke`), []);
+    assert.deepEqual(
+      live.on(`${B}/v5-rt/response/status`).map((m) => (JSON.parse(m.text) as RequestReply).transaction),
+      ['lock', 'loop', 'last'],
+      'every request is still answered on response/status',
+    );
+    assert.equal(link.snapshot().state, 'linked', 'not revoked by its own reply');
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    assert.match(warnings[0]!, /"zigbee2mqtt\/front_door_lock\/set"/);
+    assert.match(warnings[1]!, new RegExp(`"${B}/v5-rt/request/revoke"`));
+  });
+
+  it('asks the broker for packets of at most 64 KiB: a 30 MiB request never reaches the hub, which keeps answering', async () => {
+    const { link } = await makeLink('v5-big', { linked: true });
+    publisher = new MqttPublisher({ broker: mosquitto.broker.url, ...V5, discovery: false });
+    publisher.register(link);
+    await connected(publisher);
+    const live = await observe([`${B}/v5-big/response/+`]);
+    const padded = (transaction: string, bytes: number): Buffer => {
+      const head = `{"transaction":"${transaction}","pad":"`;
+      return Buffer.concat([Buffer.from(head), Buffer.alloc(bytes - head.length - 2, 0x61), Buffer.from('"}')]);
+    };
+    await live.client.publishAsync(`${B}/v5-big/request/revoke`, padded('huge', 30 * 1024 * 1024), { qos: 1 });
+    await live.client.publishAsync(`${B}/v5-big/request/revoke`, padded('just-over', MAX_INCOMING_PACKET_BYTES + 1), { qos: 1 });
+    // Under 64 KiB it is read, and refused by the request size check before any parsing.
+    await live.client.publishAsync(`${B}/v5-big/request/status`, padded('mid', 5000), { qos: 1 });
+    await live.client.publishAsync(`${B}/v5-big/request/status`, '{"transaction":"small"}', { qos: 1 });
+    await live.waitFor((m) => m.text.includes('"small"'), 'the reply to the normal request');
+
+    const replies = live.messages.map((m) => JSON.parse(m.text) as RequestReply);
+    assert.deepEqual(
+      replies.map((r) => [r.status, r.error?.code ?? null, r.transaction]),
+      [
+        ['error', 'bad_request', null],
+        ['ok', null, 'small'],
+      ],
+    );
+    assert.equal(link.snapshot().state, 'linked');
+    assert.equal(publisher.status.state, 'connected', 'the connection was never dropped');
   });
 
   it('republishes everything after mosquitto restarts, and publishes offline on close', async () => {

@@ -7,6 +7,8 @@ export interface HomeAssistantSettings {
   prefix: string;
   names: DiscoveryNames;
   origin: DiscoveryOrigin;
+  /** Whether the Start, Refresh and Revoke buttons would be answered; default true. */
+  buttons?: boolean;
 }
 
 /**
@@ -33,6 +35,7 @@ export class HomeAssistantDiscovery extends Extension {
       provider: link.snapshot().provider,
       names: this.settings.names,
       origin: this.settings.origin,
+      buttons: this.settings.buttons,
     });
     this.sendJson(discoveryTopic(this.settings.prefix, link.slug), payload, true);
   }

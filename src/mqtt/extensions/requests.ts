@@ -1,20 +1,37 @@
 import type { IPublishPacket } from 'mqtt';
 import { isLinkAction, LINK_ACTIONS, LinkError, refusedReply, runAction, type ActionReply, type ErrorSummary } from '../../core/index.js';
 import { Extension, type Followed, type PublisherContext } from '../extension.js';
+import { isAllowedResponseTopic } from '../topics.js';
 
 /** A reply on `B/L/response/<action>`: the core action reply plus the request's transaction. */
 export type RequestReply = ActionReply & { transaction: unknown };
 
+/**
+ * Which commands MQTT clients may give: `all`, only `status` (every other action is refused with
+ * `forbidden`), or `none` (nothing is subscribed, so the hub never reads a request).
+ */
+export type MqttCommands = 'all' | 'status' | 'none';
+
+/** The commands setting from whatever a flow holds: anything unknown means the default, `all`. */
+export function toMqttCommands(value: unknown): MqttCommands {
+  return value === 'status' || value === 'none' ? value : 'all';
+}
+
 /** A request larger than this is refused: `{"transaction": ...}` never needs more. */
 const MAX_REQUEST_BYTES = 4096;
 const NOT_AN_OBJECT = 'The request must be empty or a JSON object like {"transaction": "1"}.';
+const STATUS_ONLY = 'Over MQTT this hub answers only status requests (the Commands setting of its MQTT broker node).';
 
 /**
  * Commands on `B/L/request/<action>`, run through the core action table and answered on
- * `B/L/response/<action>` and, for an MQTT v5 request that names one, on its response topic.
+ * `B/L/response/<action>` and, for an MQTT v5 request that names an allowed one, on its response
+ * topic. Under `status`, only `status` reaches the link.
  */
 export class Requests extends Extension {
-  constructor(ctx: PublisherContext) {
+  constructor(
+    ctx: PublisherContext,
+    private readonly commands: Exclude<MqttCommands, 'none'> = 'all',
+  ) {
     super(ctx, () => undefined);
   }
 
@@ -29,7 +46,7 @@ export class Requests extends Extension {
     const entry = this.following(slug!);
     if (!entry) return;
     void this.answer(entry, action!, payload, packet.properties).catch((err: unknown) =>
-      this.ctx.log.warn(`[mqtt] request on ${topic} failed: ${(err as Error).message}`),
+      this.ctx.log.warn(`[mqtt] request on ${quoted(topic)} failed: ${(err as Error).message}`),
     );
   }
 
@@ -46,19 +63,32 @@ export class Requests extends Extension {
     } else if (!isLinkAction(action)) {
       const unknown = new LinkError('unknown_action', `Unknown request "${action}". Use ${LINK_ACTIONS.join(', ')}.`);
       reply = { ...refusedReply(link.snapshot(), unknown), transaction: request.transaction };
+    } else if (this.commands === 'status' && action !== 'status') {
+      reply = { ...refusedReply(link.snapshot(), new LinkError('forbidden', STATUS_ONLY)), transaction: request.transaction };
     } else {
       reply = { ...(await runAction(link, action)).reply, transaction: request.transaction };
     }
     const body = JSON.stringify(reply);
     this.ctx.send(topics.response(action), body, false, { contentType: 'application/json' });
     const responseTopic = properties?.responseTopic;
-    if (this.ctx.v5 && responseTopic && !/[+#]/.test(responseTopic)) {
-      this.ctx.send(responseTopic, body, false, {
-        contentType: 'application/json',
-        ...(properties?.correlationData ? { correlationData: properties.correlationData } : {}),
-      });
+    if (!this.ctx.v5 || !responseTopic) return;
+    if (!isAllowedResponseTopic(this.ctx.baseTopic, responseTopic)) {
+      this.ctx.log.warn(
+        `[mqtt] ignored the response topic ${quoted(responseTopic)} of a request on ${quoted(`${topics.root}/request/${action}`)}: replies go only below ` +
+          `${this.ctx.baseTopic}/, never to a request topic or one the hub publishes. The reply went to ${topics.response(action)}.`,
+      );
+      return;
     }
+    this.ctx.send(responseTopic, body, false, {
+      contentType: 'application/json',
+      ...(properties?.correlationData ? { correlationData: properties.correlationData } : {}),
+    });
   }
+}
+
+/** A topic a client chose, for a log line: quoted and cut short, so it cannot forge or flood lines. */
+function quoted(topic: string): string {
+  return JSON.stringify(topic.length > 120 ? `${topic.slice(0, 119)}…` : topic);
 }
 
 /** An empty payload, or a JSON object whose optional `transaction` is echoed in the reply. */
