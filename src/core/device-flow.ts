@@ -1,7 +1,8 @@
-import * as oauth from 'openid-client';
+import type * as oauth from 'openid-client';
 import { sleep, type Clock } from './clock.js';
 import { codeExpired, LinkError, toLinkError } from './errors.js';
 import type { Provider } from './providers.js';
+import { openidClient } from './on-first-use.js';
 
 /** A code waiting for a person to approve it, whichever flow made it. */
 export interface LinkingSession {
@@ -40,7 +41,7 @@ export const MAX_POLL_BACKOFF_MS = 5 * 60_000;
 export const deviceFlow: LinkingMethod = async ({ provider, clock, signal, log }) => {
   let response: oauth.DeviceAuthorizationResponse;
   try {
-    response = await oauth.initiateDeviceAuthorization(provider.config, { scope: provider.scope });
+    response = await openidClient().initiateDeviceAuthorization(provider.config, { scope: provider.scope });
   } catch (err) {
     throw toLinkError(err, provider.displayName);
   }
@@ -88,13 +89,13 @@ async function pollForTokens(
     await sleep(clock, Math.min(wait, remaining), signal);
     if (clock.now() >= expiresAt) throw codeExpired();
     try {
-      const tokens = await oauth.genericGrantRequest(provider.config, DEVICE_CODE_GRANT, { device_code: deviceCode });
+      const tokens = await openidClient().genericGrantRequest(provider.config, DEVICE_CODE_GRANT, { device_code: deviceCode });
       // Cancelled while this poll was in flight: the person pressed cancel, so do not link.
       if (signal.aborted) throw signal.reason;
       return tokens;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      const pollError = err instanceof oauth.ResponseBodyError ? err.error : undefined;
+      const pollError = err instanceof openidClient().ResponseBodyError ? err.error : undefined;
       if (pollError === 'authorization_pending') {
         wait = interval;
         continue;

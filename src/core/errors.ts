@@ -1,5 +1,5 @@
-import * as oauth from 'openid-client';
 import type { ErrorSummary } from './snapshot.js';
+import { openidClient } from './on-first-use.js';
 
 /**
  * Every failure the engine reports is a LinkError: a stable `code` that flows, dashboards and
@@ -123,14 +123,14 @@ export function findLinkError(err: unknown): LinkError | undefined {
 export function toLinkError(err: unknown, provider: string): LinkError {
   const found = findLinkError(err);
   if (found) return found;
-  if (err instanceof oauth.ResponseBodyError) return oauthError(err.error, err.error_description, provider);
-  if (err instanceof oauth.WWWAuthenticateChallengeError) {
+  if (err instanceof openidClient().ResponseBodyError) return oauthError(err.error, err.error_description, provider);
+  if (err instanceof openidClient().WWWAuthenticateChallengeError) {
     const challenge = err.cause[0];
     const error = challenge?.parameters.error;
     if (error) return oauthError(error, challenge.parameters.error_description, provider);
     return new LinkError('invalid_client', `${provider} refused the request (HTTP ${err.status}).`);
   }
-  if (err instanceof oauth.ClientError) {
+  if (err instanceof openidClient().ClientError) {
     return new LinkError('bad_response', `${provider} sent a response that could not be used (${clip(err.message)}).`, {
       cause: err,
     });

@@ -1,7 +1,8 @@
-import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher, fetch as undiciFetch } from 'undici';
 import type { Clock } from './clock.js';
 import { LinkError } from './errors.js';
 import { lookupAll, resolvesToHomeNetwork, type HostLookup } from './home-network.js';
+import { onFirstUse, undici } from './on-first-use.js';
 
 /** Limits and transport for talking to providers. */
 export interface HttpOptions {
@@ -26,16 +27,16 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_RESPONSE_TIMEOUT_MS = 20_000;
 
-let sharedAgent: Agent | undefined;
-
-function defaultAgent(): Agent {
-  sharedAgent ??= new Agent({
-    connect: { timeout: DEFAULT_CONNECT_TIMEOUT_MS },
-    headersTimeout: DEFAULT_RESPONSE_TIMEOUT_MS,
-    bodyTimeout: DEFAULT_RESPONSE_TIMEOUT_MS,
+function newAgent(connectTimeoutMs: number, responseTimeoutMs: number): Agent {
+  return new (undici().Agent)({
+    connect: { timeout: connectTimeoutMs },
+    headersTimeout: responseTimeoutMs,
+    bodyTimeout: responseTimeoutMs,
   });
-  return sharedAgent;
 }
+
+/** Shared by every link that keeps the default timeouts; made at the first provider call. */
+const defaultAgent = onFirstUse(() => newAgent(DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS));
 
 /**
  * A fetch for talking to providers: bounded in time and size, and turning every way a request can
@@ -43,15 +44,14 @@ function defaultAgent(): Agent {
  */
 export function createProviderFetch(options: HttpOptions, clock: Clock): ProviderFetch {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const dispatcher =
-    options.dispatcher ??
-    (options.connectTimeoutMs || options.responseTimeoutMs
-      ? new Agent({
-          connect: { timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
-          headersTimeout: options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS,
-          bodyTimeout: options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS,
-        })
-      : defaultAgent());
+  // Made at the first request, so that a deploy does not load undici for links that never call out.
+  const dispatcher = onFirstUse(
+    (): Dispatcher =>
+      options.dispatcher ??
+      (options.connectTimeoutMs || options.responseTimeoutMs
+        ? newAgent(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS)
+        : defaultAgent()),
+  );
 
   const lookup = options.lookup ?? lookupAll;
 
@@ -60,13 +60,13 @@ export function createProviderFetch(options: HttpOptions, clock: Clock): Provide
     if (/^http:/i.test(url)) await refuseUnlessHome(url, host, lookup);
     let response: Awaited<ReturnType<typeof undiciFetch>>;
     try {
-      response = await undiciFetch(url, {
+      response = await undici().fetch(url, {
         method: init.method,
         headers: init.headers,
         body: init.body as string | URLSearchParams | undefined,
         redirect: init.redirect ?? 'manual',
         signal: init.signal,
-        dispatcher,
+        dispatcher: dispatcher(),
       });
     } catch (err) {
       throw transportError(err, host);

@@ -17,6 +17,8 @@ export {
   type ActionReply,
   type LinkAction,
 } from './actions.js';
+/** A dependency loaded the first time it is needed, not at start-up. */
+export { onFirstUse, openidClient, undici } from './on-first-use.js';
 /** Time as the engine sees it: `systemClock` in production, a manual clock in tests. */
 export { systemClock, sleep, type Clock, type TimerHandle } from './clock.js';
 /** RFC 8628 device flow, and the shape every linking method (device flow, pairing page) has. */

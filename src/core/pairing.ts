@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as oauth from 'openid-client';
+import type * as oauth from 'openid-client';
 import type { Account } from './account.js';
 import { AddressLimiter } from './address-limiter.js';
 import { systemClock, type Clock } from './clock.js';
@@ -17,6 +17,7 @@ import type {
   PairingMethodOptions,
 } from './pairing-types.js';
 import { sameText, StateSigner } from './signed-state.js';
+import { openidClient } from './on-first-use.js';
 
 /**
  * The hub's own verification page for providers without a device flow (Spotify).
@@ -116,15 +117,15 @@ export class PairingCoordinator {
     // Single use: from here on the code is gone, whatever happens at the provider.
     this.byCode.delete(code);
     this.retire(code, 'used', attempt.expiresAt);
-    const verifier = oauth.randomPKCECodeVerifier();
+    const verifier = openidClient().randomPKCECodeVerifier();
     const state = this.signer.sign({ a: attempt.id, h: attempt.hubCallback });
     let authorizationUrl: URL;
     try {
-      authorizationUrl = oauth.buildAuthorizationUrl(attempt.provider.config, {
+      authorizationUrl = openidClient().buildAuthorizationUrl(attempt.provider.config, {
         ...attempt.provider.profile.authorizeParams,
         redirect_uri: attempt.redirectUri,
         scope: attempt.provider.scope,
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge: await openidClient().calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
         state,
       });
@@ -221,7 +222,7 @@ export class PairingCoordinator {
     currentUrl.search = '';
     currentUrl.hash = '';
     for (const [name, value] of response) currentUrl.searchParams.append(name, value);
-    return oauth.authorizationCodeGrant(attempt.provider.config, currentUrl, {
+    return openidClient().authorizationCodeGrant(attempt.provider.config, currentUrl, {
       pkceCodeVerifier: attempt.verifier ?? undefined,
       expectedState: state,
     });
@@ -244,7 +245,7 @@ export class PairingCoordinator {
   }
 
   private describeFailure(attempt: PairingAttempt, err: unknown): LinkError {
-    if (err instanceof oauth.ResponseBodyError || err instanceof oauth.AuthorizationResponseError) {
+    if (err instanceof openidClient().ResponseBodyError || err instanceof openidClient().AuthorizationResponseError) {
       return this.describe(attempt, err.error, err.error_description);
     }
     const { provider, redirectUri } = attempt;

@@ -1,10 +1,11 @@
-import * as oauth from 'openid-client';
+import type * as oauth from 'openid-client';
 import type { Account } from './account.js';
 import { LinkError } from './errors.js';
 import { hostStanding } from './home-network.js';
 import type { ProviderFetch } from './http.js';
 import { account } from './profiles/profile.js';
 import { profileFor, type Endpoints, type LinkingFlow, type ProviderKind, type ProviderProfile } from './profiles/index.js';
+import { openidClient } from './on-first-use.js';
 
 /** What the config node's `flow` field may say: `auto` lets the profile pick. */
 export type FlowChoice = 'auto' | LinkingFlow;
@@ -52,7 +53,7 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
   if (!settings.clientId?.trim()) throw new LinkError('config', 'The client id is missing.');
   const profile = profileFor(settings.provider);
   if (!profile) throw new LinkError('config', `Unknown provider "${String(settings.provider)}".`);
-  const clientAuth = settings.clientSecret ? oauth.ClientSecretPost(settings.clientSecret) : oauth.None();
+  const clientAuth = settings.clientSecret ? openidClient().ClientSecretPost(settings.clientSecret) : openidClient().None();
   const customFetch = fetchWithOAuthErrorStatus(fetch);
 
   let config: oauth.Configuration;
@@ -61,9 +62,9 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
     const issuer = checkedUrl(settings.issuer, 'issuer');
     displayName = issuer.host;
     try {
-      config = await oauth.discovery(issuer, settings.clientId, undefined, clientAuth, {
-        [oauth.customFetch]: customFetch,
-        execute: issuer.protocol === 'http:' ? [oauth.allowInsecureRequests] : [],
+      config = await openidClient().discovery(issuer, settings.clientId, undefined, clientAuth, {
+        [openidClient().customFetch]: customFetch,
+        execute: issuer.protocol === 'http:' ? [openidClient().allowInsecureRequests] : [],
       });
     } catch (err) {
       throw asDiscoveryError(err, issuer);
@@ -77,9 +78,9 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
       token_endpoint: tokenEndpoint.href,
       ...endpointMetadata(settings, profile.endpoints),
     };
-    config = new oauth.Configuration(metadata, settings.clientId, undefined, clientAuth);
+    config = new (openidClient().Configuration)(metadata, settings.clientId, undefined, clientAuth);
   }
-  config[oauth.customFetch] = customFetch;
+  config[openidClient().customFetch] = customFetch;
   const server = config.serverMetadata();
   const endpoints = Object.entries(server).flatMap(([field, value]) =>
     field.endsWith('_endpoint') && typeof value === 'string' ? [checkedUrl(value, field.replace(/_/g, ' '))] : [],
@@ -88,7 +89,7 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
   // Only an endpoint that is itself plain http on the home network turns http on, and then the
   // provider fetch still refuses plain http to any host off the home network: a discovered
   // `service_documentation` or `jwks_uri` on http never opens the way for anything else.
-  if (insecure) oauth.allowInsecureRequests(config);
+  if (insecure) openidClient().allowInsecureRequests(config);
 
   return {
     profile,
@@ -144,14 +145,14 @@ function withOverrides(
   };
   if (Object.keys(overrides).length === 0) return discovered;
   const metadata = { ...discovered.serverMetadata(), ...overrides };
-  return new oauth.Configuration(metadata, settings.clientId, undefined, clientAuth);
+  return new (openidClient().Configuration)(metadata, settings.clientId, undefined, clientAuth);
 }
 
 function accountReader(config: oauth.Configuration, profile: ProviderProfile): (accessToken: string) => Promise<Account | null> {
   const endpoint = profile.account;
   if (endpoint) {
     return async (accessToken) => {
-      const response = await oauth.fetchProtectedResource(config, accessToken, new URL(endpoint.url), 'GET');
+      const response = await openidClient().fetchProtectedResource(config, accessToken, new URL(endpoint.url), 'GET');
       if (!response.ok) {
         const refusal = endpoint.refusal?.(response.status, await response.text().catch(() => ''));
         if (refusal) throw refusal;
@@ -163,7 +164,7 @@ function accountReader(config: oauth.Configuration, profile: ProviderProfile): (
   }
   if (!config.serverMetadata().userinfo_endpoint) return async () => null;
   return async (accessToken) => {
-    const info = await oauth.fetchUserInfo(config, accessToken, oauth.skipSubjectCheck);
+    const info = await openidClient().fetchUserInfo(config, accessToken, openidClient().skipSubjectCheck);
     return account(info.sub, info.name ?? info.preferred_username ?? info.email ?? info.sub);
   };
 }

@@ -1,7 +1,7 @@
-import * as oauth from 'openid-client';
 import { LinkError, toLinkError } from './errors.js';
 import type { Provider } from './providers.js';
 import type { TokenSet } from './store.js';
+import { openidClient } from './on-first-use.js';
 
 /**
  * Revokes both tokens at the provider (RFC 7009), refresh token first. Null when the provider was
@@ -15,7 +15,7 @@ export async function revokeAtProvider(provider: Provider, tokens: TokenSet): Pr
   for (const [token, hint] of hints) {
     if (!token) continue;
     try {
-      await oauth.tokenRevocation(provider.config, token, { token_type_hint: hint });
+      await openidClient().tokenRevocation(provider.config, token, { token_type_hint: hint });
     } catch (err) {
       const cause = toLinkError(err, provider.displayName);
       const where = provider.profile.manageUrl ? ` Remove the access by hand at ${provider.profile.manageUrl}.` : '';

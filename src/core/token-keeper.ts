@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import * as oauth from 'openid-client';
+import type * as oauth from 'openid-client';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { LinkError, toLinkError } from './errors.js';
 import type { EventBody, LinkOptions } from './link-types.js';
@@ -9,6 +9,7 @@ import { isFresh, RefreshTiming } from './refresh-timing.js';
 import { iso, type LinkEvent, type LinkState, type Snapshot } from './snapshot.js';
 import type { StoredLink, TokenSet } from './store.js';
 import { toTokenSet } from './token-set.js';
+import { openidClient } from './on-first-use.js';
 
 /** Refresh answers after which only linking again helps. */
 const GRANT_GONE: ReadonlySet<string> = new Set(['invalid_grant', 'refresh_expired']);
@@ -87,7 +88,7 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
     const provider = await this.provider().catch((err: unknown) => this.refreshFailed(err, generation));
     let response: oauth.TokenEndpointResponse;
     try {
-      response = await oauth.refreshTokenGrant(provider.config, refreshToken);
+      response = await openidClient().refreshTokenGrant(provider.config, refreshToken);
     } catch (err) {
       return this.refreshFailed(toLinkError(err, provider.displayName), generation);
     }

@@ -1,4 +1,7 @@
-import { Bonjour } from 'bonjour-service';
+import type { Bonjour } from 'bonjour-service';
+import { onFirstUse } from '../core/index.js';
+
+const bonjourService = onFirstUse(() => require('bonjour-service') as typeof import('bonjour-service'));
 
 /** multicast-dns options (interface, port, bind, socket, ...): tests keep traffic on the loopback interface. */
 export type MdnsOptions = Record<string, unknown>;
@@ -10,7 +13,7 @@ export type MdnsOptions = Record<string, unknown>;
  */
 export function guardedBonjour(options: MdnsOptions, report: (err: Error) => void): Bonjour {
   const asError = (err: unknown): void => report(err instanceof Error ? err : new Error(String(err)));
-  const bonjour = new Bonjour(options, asError);
+  const bonjour = new (bonjourService().Bonjour)(options, asError);
   // bonjour-service keeps the multicast-dns emitter private; it is the one that emits the socket's errors.
   const socket = (bonjour as unknown as { server?: { mdns?: { on?: (event: string, listener: (err: unknown) => void) => void } } })
     .server?.mdns;

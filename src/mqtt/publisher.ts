@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { connect, type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { silentLogger, type Link, type Logger } from '../core/index.js';
+import type { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
+import { onFirstUse, silentLogger, type Link, type Logger } from '../core/index.js';
 import { maskCredentials, normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
 import { defaultOrigin, ENGLISH_DISCOVERY_NAMES, type DiscoveryNames, type DiscoveryOrigin } from './discovery.js';
 import type { Extension, MessageHandler, PublisherContext, PublishProperties } from './extension.js';
@@ -72,6 +72,9 @@ export interface MqttPublisherEvents {
   /** Every change of the connection. */
   status: [ConnectionStatus];
 }
+
+/** MQTT.js, loaded when the first broker node connects. */
+const mqtt = onFirstUse(() => require('mqtt') as typeof import('mqtt'));
 
 const DEFAULT_BASE_TOPIC = 'account-link';
 const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
@@ -200,7 +203,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     this.setStatus({ state: 'connecting' });
     let client: MqttClient;
     try {
-      client = connect(this.url, options);
+      client = mqtt().connect(this.url, options);
     } catch (err) {
       this.setStatus({ state: 'disconnected', error: this.describe(err) });
       return;

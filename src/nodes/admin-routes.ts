@@ -1,10 +1,11 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
-import QRCode from 'qrcode';
-import { LINK_ACTIONS, profileSummaries, redirectUriProblem, runAction, toLinkError, type Link } from '../core/index.js';
+import { LINK_ACTIONS, onFirstUse, profileSummaries, redirectUriProblem, runAction, toLinkError, type Link } from '../core/index.js';
 import { accountLinkNode } from './config-node.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { uiPort } from './runtime-settings.js';
+
+const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
 
 /**
  * The editor's window onto deployed links. Reads need `account-link.read`, actions
@@ -63,7 +64,7 @@ export function registerAdminRoutes(RED: NodeAPI): void {
       res.status(404).end();
       return;
     }
-    res.type('image/png').set('Cache-Control', 'no-store').send(await QRCode.toBuffer(target, { margin: 1, width: 240 }));
+    res.type('image/png').set('Cache-Control', 'no-store').send(await qrcode().toBuffer(target, { margin: 1, width: 240 }));
   });
 
   for (const action of LINK_ACTIONS) {

@@ -1,7 +1,8 @@
-import QRCode from 'qrcode';
-import type { Snapshot } from '../../core/index.js';
+import { onFirstUse, type Snapshot } from '../../core/index.js';
 import { Extension, type Followed, type PublisherContext } from '../extension.js';
 import type { LinkTopics } from '../topics.js';
+
+const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
 
 interface QrState {
   /** URL whose QR code was last published ('' = cleared). */
@@ -44,7 +45,7 @@ export class QrImage extends Extension<QrState> {
     }
     // Not inside the snapshot listener: the state topics go out first.
     setImmediate(() => {
-      QRCode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 2, scale: 6 }).then(
+      qrcode().toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 2, scale: 6 }).then(
         (png) => {
           state.drawn = { url, png };
           // The link may have moved on, or been dropped, while the image was drawn.
