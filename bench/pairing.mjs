@@ -28,6 +28,8 @@ const { mountPairingPage } = requireBuilt(path.join(root, 'dist/web/index.js'));
 requireBuilt('tsx/cjs/api').register();
 /** @type {typeof import('../demo/sign-in-server.js')} */
 const { startTestProvider } = requireBuilt(path.join(root, 'demo/sign-in-server.ts'));
+/** @type {typeof import('../test/helpers/pairing-form.js')} */
+const { passPairingPage } = requireBuilt(path.join(root, 'test/helpers/pairing-form.ts'));
 
 const provider = await startTestProvider({ allowAnyRedirectUri: true });
 const { dir, cleanup } = tempDir('pairing');
@@ -54,19 +56,13 @@ try {
     const pairing = coordinator.method({ publicUrl: hubUrl, source: () => link });
     link = new core.Link({ id: slug, slug, settings, store, pairing });
     const { pending } = await link.start();
-    const entered = await fetch(`${hubUrl}/link`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ user_code: pending.user_code }).toString(),
-      redirect: 'manual',
-      dispatcher,
-    });
-    await entered.body?.cancel();
-    const callback = new URL(await provider.authorize(entered.headers.get('location')));
+    // The code, the confirmation page's Continue, and the pairing cookie for the callback.
+    const { authorizeUrl, cookie } = await passPairingPage(hubUrl, pending.user_code);
+    const callback = new URL(await provider.authorize(authorizeUrl));
 
     const linked = new Promise((resolve) => link.once('event', (event) => event.event_type === 'linked' && resolve(performance.now())));
     const started = performance.now();
-    const page = fetch(callback, { dispatcher }).then(async (response) => {
+    const page = fetch(callback, { dispatcher, headers: { cookie } }).then(async (response) => {
       const text = await response.text();
       return { at: performance.now(), ok: response.status === 200 && text.includes('Linked as'), text };
     });

@@ -15,6 +15,16 @@ export interface LinkingSession {
   tokens: Promise<oauth.TokenEndpointResponse>;
 }
 
+/**
+ * A code was entered and the attempt now waits for the sign-in at the provider (pairing page):
+ * until `expiresAt` (epoch ms), with the last sign-in failure the person may try again after.
+ */
+export interface LinkingProgress {
+  waitingFor: 'sign_in';
+  expiresAt: number;
+  error: LinkError | null;
+}
+
 /** What a linking method is given for one attempt. */
 export interface LinkingContext {
   provider: Provider;
@@ -22,6 +32,10 @@ export interface LinkingContext {
   /** Aborts with a LinkError (`cancelled` or `closed`) as its reason. */
   signal: AbortSignal;
   log: (message: string) => void;
+  /** The link's slug (the pairing page names the link it confirms). */
+  slug?: string;
+  /** Tells the Link that the attempt moved on without ending (its snapshot then says so). */
+  progress?: (update: LinkingProgress) => void;
 }
 
 /** Starts a linking attempt; resolves once a code can be shown. */

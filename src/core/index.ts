@@ -22,7 +22,7 @@ export { onFirstUse, openidClient, undici } from './on-first-use.js';
 /** Time as the engine sees it: `systemClock` in production, a manual clock in tests. */
 export { systemClock, sleep, type Clock, type TimerHandle } from './clock.js';
 /** RFC 8628 device flow, and the shape every linking method (device flow, pairing page) has. */
-export { deviceFlow, type LinkingContext, type LinkingMethod, type LinkingSession } from './device-flow.js';
+export { deviceFlow, type LinkingContext, type LinkingMethod, type LinkingProgress, type LinkingSession } from './device-flow.js';
 /** Every failure as a code plus plain words. */
 export { LinkError, toLinkError, type LinkErrorCode } from './errors.js';
 /** The one way the engine talks HTTP to providers: timeouts, size caps, Retry-After. */
@@ -39,8 +39,11 @@ export { silentLogger, type Logger } from './logger.js';
 export { PairingCoordinator } from './pairing.js';
 /** The pairing coordinator's options and results. */
 export type {
+  AuthorizeResult,
   CallbackResult,
   CodeResult,
+  PairingClient,
+  PairingConfirmation,
   PairingCoordinatorOptions,
   PairingMethodOptions,
   SnapshotSource,

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import type { LinkingMethod, LinkingSession } from './device-flow.js';
+import type { LinkingMethod, LinkingProgress, LinkingSession } from './device-flow.js';
 import type { HttpOptions } from './http.js';
 import type { Logger } from './logger.js';
 import type { ProviderSettings } from './providers.js';
@@ -42,6 +42,8 @@ export interface LinkingRun {
   session: LinkingSession;
   controller: AbortController;
   finished: Promise<Snapshot>;
+  /** Set once the code was entered on the pairing page: the snapshot then waits for the sign-in. */
+  progress?: LinkingProgress;
 }
 
 /** A LinkEvent before it is stamped with its time. */

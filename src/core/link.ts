@@ -1,6 +1,6 @@
 import type * as oauth from 'openid-client';
 import type { Account } from './account.js';
-import { deviceFlow } from './device-flow.js';
+import { deviceFlow, type LinkingProgress } from './device-flow.js';
 import { LinkError, toLinkError } from './errors.js';
 import { createProviderFetch } from './http.js';
 import type { EventBody, LinkAttempt, LinkingRun, LinkOptions, RevokeResult } from './link-types.js';
@@ -88,6 +88,8 @@ export class Link extends TokenKeeper {
         clock: this.clock,
         signal: controller.signal,
         log: (message) => this.log.debug(`[${this.slug}] ${message}`),
+        slug: this.slug,
+        progress: (update) => this.progressed(controller, update),
       });
       if (controller.signal.aborted) throw controller.signal.reason;
       const finished = session.tokens.then(
@@ -104,6 +106,19 @@ export class Link extends TokenKeeper {
     } finally {
       this.startingController = undefined;
     }
+  }
+
+  /** The attempt moved on (a pairing code was entered, or its sign-in failed and may be tried again). */
+  private progressed(controller: AbortController, update: LinkingProgress): void {
+    if (this.attempt?.controller !== controller || this.closed) return;
+    this.attempt.progress = update;
+    this.lastError = update.error;
+    this.log.info(
+      update.error
+        ? `[${this.slug}] the sign-in failed (${update.error.code}); it may be tried again until ${iso(update.expiresAt)}`
+        : `[${this.slug}] code entered; waiting for the sign-in`,
+    );
+    this.changed('pending');
   }
 
   /**
@@ -270,6 +285,7 @@ export class Link extends TokenKeeper {
       providerName: this.providerName(),
       state: this.state,
       session: this.state === 'pending' ? this.attempt?.session : undefined,
+      progress: this.state === 'pending' ? this.attempt?.progress : undefined,
       stored: this.stored,
       error: this.lastError,
       updatedAt: this.updatedAt,

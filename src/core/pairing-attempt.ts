@@ -1,8 +1,11 @@
+import type * as oauth from 'openid-client';
+import type { Account } from './account.js';
 import type { Clock } from './clock.js';
-import { LinkError, oauthError } from './errors.js';
+import { LinkError, oauthError, toLinkError } from './errors.js';
 import type { Provider } from './providers.js';
-import type { SnapshotSource } from './pairing-types.js';
+import type { PairingAttempt, PairingConfirmation, SnapshotSource } from './pairing-types.js';
 import type { Snapshot } from './snapshot.js';
+import { openidClient } from './on-first-use.js';
 
 /** How long the callback page waits for the Link to store the tokens and read the account. */
 const OUTCOME_WAIT_MS = 60_000;
@@ -63,3 +66,52 @@ export function cancelledError(signal: AbortSignal): LinkError {
   return signal.reason instanceof LinkError ? signal.reason : new LinkError('cancelled', 'Linking was cancelled.');
 }
 
+
+/** What the confirmation page shows of an attempt whose code was entered. */
+export function confirmationOf(attempt: PairingAttempt): PairingConfirmation {
+  return {
+    attempt: attempt.id,
+    linkName: attempt.linkName,
+    provider: attempt.provider.displayName,
+    codeMadeAt: attempt.createdAt,
+    codeAgeMs: Math.max(0, attempt.clock.now() - attempt.createdAt),
+    expiresAt: attempt.deadline,
+    redirectUri: attempt.redirectUri,
+    lastError: attempt.lastError,
+  };
+}
+
+/** Exchanges the authorization code in `response` with the attempt's PKCE verifier. */
+export function exchangeCode(attempt: PairingAttempt, response: URLSearchParams, state: string): Promise<oauth.TokenEndpointResponse> {
+  // openid-client takes the redirect_uri for the token request from this URL: it must be the
+  // registered one even when the answer arrived through the relay page or was pasted.
+  const currentUrl = new URL(attempt.redirectUri);
+  currentUrl.search = '';
+  currentUrl.hash = '';
+  for (const [name, value] of response) currentUrl.searchParams.append(name, value);
+  return openidClient().authorizationCodeGrant(attempt.provider.config, currentUrl, {
+    pkceCodeVerifier: attempt.verifier ?? undefined,
+    expectedState: state,
+  });
+}
+
+/** Without a Link to wait for, the page reads the account itself; only a refusal with words fails. */
+export async function readAccount(attempt: PairingAttempt, tokens: oauth.TokenEndpointResponse): Promise<Account | null> {
+  try {
+    return await attempt.provider.fetchAccount(tokens.access_token);
+  } catch (err) {
+    const problem = toLinkError(err, attempt.provider.displayName);
+    if (problem.code === 'user_not_registered') throw problem;
+    return null;
+  }
+}
+
+/** A failed code exchange as a LinkError, in the provider's own words where it has them. */
+export function describeExchangeFailure(attempt: PairingAttempt, err: unknown, httpNodeRoot: string): LinkError {
+  const { provider, redirectUri } = attempt;
+  if (err instanceof openidClient().ResponseBodyError || err instanceof openidClient().AuthorizationResponseError) {
+    return describeProviderError(provider, err.error, err.error_description, redirectUri, httpNodeRoot);
+  }
+  const found = toLinkError(err, provider.displayName);
+  return provider.profile.describeError(found.message, provider.displayName, redirectUri, httpNodeRoot) ?? found;
+}

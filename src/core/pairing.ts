@@ -1,40 +1,55 @@
 import { randomBytes } from 'node:crypto';
 import type * as oauth from 'openid-client';
-import type { Account } from './account.js';
 import { AddressLimiter } from './address-limiter.js';
 import { systemClock, type Clock } from './clock.js';
 import type { LinkingContext, LinkingMethod, LinkingSession } from './device-flow.js';
 import { codeExpired, LinkError, toLinkError } from './errors.js';
-import { CODE_LIFETIME_MS, formatCode, normalizeCode, randomCode } from './pairing-codes.js';
+import { PairingBook } from './pairing-book.js';
+import { CODE_LIFETIME_MS, formatCode, normalizeCode } from './pairing-codes.js';
 import { redirectUriProblem } from './profiles/index.js';
-import { isLoopbackRedirect, normalizeRoot, responseFromPastedAddress } from './redirects.js';
-import { cancelledError, checkedPublicUrl, describeProviderError, waitForOutcome } from './pairing-attempt.js';
+import { loopbackHandOver, normalizeRoot, responseFromPastedAddress, webOrigin } from './redirects.js';
+import {
+  cancelledError,
+  checkedPublicUrl,
+  confirmationOf,
+  describeExchangeFailure,
+  describeProviderError,
+  exchangeCode,
+  readAccount,
+  waitForOutcome,
+} from './pairing-attempt.js';
 import type {
+  AuthorizeResult,
   CallbackResult,
   CodeResult,
   PairingAttempt,
+  PairingClient,
+  PairingConfirmation,
   PairingCoordinatorOptions,
   PairingMethodOptions,
+  PairingStatus,
 } from './pairing-types.js';
-import { sameText, StateSigner } from './signed-state.js';
+import { browserKeyHash, browserKeyMatches, newBrowserKey, sameText, StateSigner } from './signed-state.js';
 import { openidClient } from './on-first-use.js';
 
 /**
  * The hub's own verification page for providers without a device flow (Spotify).
  *
  * The hub plays the provider's part of RFC 8628: a `PairingCoordinator` makes the short code a
- * person types on the hub's page, and turns a valid code into an authorization-code + PKCE request
- * at the provider. Each Link gets its LinkingMethod from `coordinator.method({...})`; the page
- * (src/web) calls `submitCode` and `complete`. Nothing here knows about HTTP servers or Node-RED.
+ * person types on the hub's page. A right code binds the attempt to that browser (its browser key,
+ * the pairing cookie) and shows what is being authorized; the browser's Continue turns it into an
+ * authorization-code + PKCE request at the provider, and only that browser may bring the answer
+ * back. Each Link gets its LinkingMethod from `coordinator.method({...})`; the page (src/web) calls
+ * `submitCode`, `authorize` and `complete`. Nothing here knows about HTTP servers or Node-RED.
  */
 
 /** Once a valid code is entered, the person has this long to sign in and approve at the provider. */
 export const AUTHORIZE_WINDOW_MS = 10 * 60_000;
-export const WRONG_CODES_PER_CODE = 5;
-export const FAILURES_PER_ADDRESS = 10;
+/** Wrong codes, from all addresses together, after which a waiting code dies. */
+export const WRONG_CODES_PER_CODE = 20;
+/** Failures after which one address must wait until the oldest leaves the window. */
+export const FAILURES_PER_ADDRESS = 5;
 export const ADDRESS_WINDOW_MS = 15 * 60_000;
-
-type RetiredReason = 'used' | 'expired' | 'cancelled';
 
 /** Makes pairing codes, checks them, and turns approvals into tokens for the Links waiting on them. */
 export class PairingCoordinator {
@@ -44,10 +59,7 @@ export class PairingCoordinator {
   private readonly log: (message: string) => void;
   private readonly wrongCodesPerCode: number;
   private readonly limiter: AddressLimiter;
-  private readonly attempts = new Map<string, PairingAttempt>();
-  private readonly byCode = new Map<string, PairingAttempt>();
-  /** Codes no longer valid, kept until they would have expired, so the page can say why. */
-  private readonly retired = new Map<string, { reason: RetiredReason; until: number }>();
+  private readonly book: PairingBook;
   private readonly authorizationOriginSet = new Set<string>();
 
   constructor(options: PairingCoordinatorOptions = {}) {
@@ -61,6 +73,7 @@ export class PairingCoordinator {
       options.limits?.failuresPerAddress ?? FAILURES_PER_ADDRESS,
       options.limits?.addressWindowMs ?? ADDRESS_WINDOW_MS,
     );
+    this.book = new PairingBook(this.clock);
   }
 
   /**
@@ -71,12 +84,12 @@ export class PairingCoordinator {
     const publicUrl = checkedPublicUrl(options.publicUrl);
     const hubCallback = `${publicUrl}${this.httpNodeRoot}link/callback`;
     const redirectUri = options.redirectUri?.trim() || hubCallback;
-    return (context) => this.begin(context, { publicUrl, redirectUri, hubCallback, source: options.source });
+    return (context) => this.begin(context, { ...options, publicUrl, redirectUri, hubCallback });
   }
 
   /** Codes waiting to be entered or sign-ins waiting to come back. */
   get pendingCount(): number {
-    return this.attempts.size;
+    return this.book.size;
   }
 
   /** Origins of the authorization endpoints seen so far (the page's CSP `form-action` must allow them). */
@@ -84,41 +97,69 @@ export class PairingCoordinator {
     return [...this.authorizationOriginSet];
   }
 
-  /** True when a pending attempt's redirect URI is a loopback address (the page then explains the paste step). */
-  awaitsPastedAddress(): boolean {
-    return [...this.attempts.values()].some((attempt) => isLoopbackRedirect(attempt.redirectUri));
+  /** What the browser holding `browserKey` entered a code for and may (again) continue to the provider. */
+  confirmation(browserKey: string | null): PairingConfirmation | null {
+    const attempt = this.book.boundTo(browserKey);
+    return attempt && attempt.status !== 'exchanging' ? confirmationOf(attempt) : null;
   }
 
   /**
-   * Checks a code typed on the page by the client at `address`. A valid code is used up and gives
-   * the authorization URL (PKCE S256, signed single-use `state`). Every wrong code counts against
-   * every code waiting (a guess could be aimed at any of them): the one that reaches the limit dies.
+   * Checks a code typed on the page by `client`. A valid code is used up and binds the attempt to
+   * the client's browser key (a new one unless the browser already holds one of a live attempt).
+   * A wrong code counts against the address and against every code waiting (a guess could be aimed
+   * at any of them); an address that reaches its limit is told to wait, right code or not.
    */
-  async submitCode(input: string, address: string): Promise<CodeResult> {
-    const limited = this.rateLimited(address);
+  async submitCode(input: string, client: PairingClient): Promise<CodeResult> {
+    const limited = this.rateLimited(client.address);
     if (limited) return limited;
     const code = normalizeCode(input);
     if (!code) return { kind: 'malformed' };
-    this.pruneRetired();
 
-    const attempt = this.byCode.get(code);
+    const attempt = this.book.waiting(code);
     if (!attempt) {
-      const retired = this.retired.get(code);
-      if (retired) return { kind: retired.reason };
-      this.limiter.recordFailure(address);
-      if (this.byCode.size === 0) return { kind: 'no_pending' };
-      return { kind: 'wrong', cancelledCodes: this.countWrongCode(address) };
+      // The browser that entered this code may enter it again (a reload, a second tab).
+      const own = this.book.boundTo(client.browserKey, code);
+      if (own && own.status !== 'exchanging') return { kind: 'confirm', confirmation: confirmationOf(own), browserKey: client.browserKey! };
+      const retired = this.book.retiredReason(code);
+      if (retired) return { kind: retired };
+      this.limiter.recordFailure(client.address);
+      const cancelledCodes = this.countWrongCode(client.address);
+      return this.rateLimited(client.address) ?? { kind: 'wrong', cancelledCodes };
     }
     if (attempt.clock.now() >= attempt.expiresAt) {
-      this.end(attempt, 'expired', codeExpired());
+      this.book.end(attempt, 'expired', codeExpired());
       return { kind: 'expired' };
     }
 
     // Single use: from here on the code is gone, whatever happens at the provider.
-    this.byCode.delete(code);
-    this.retire(code, 'used', attempt.expiresAt);
+    this.book.useCode(attempt);
+    const keepKey = client.browserKey && this.book.boundTo(client.browserKey) ? client.browserKey : null;
+    const browserKey = keepKey ?? newBrowserKey();
+    attempt.status = 'confirming';
+    attempt.browserHash = browserKeyHash(browserKey);
+    attempt.enteredAt = webOrigin(client.origin);
+    attempt.deadline = attempt.clock.now() + AUTHORIZE_WINDOW_MS;
+    this.book.arm(attempt);
+    attempt.log('code entered on the pairing page; waiting for the person to continue to the provider');
+    this.reportProgress(attempt);
+    return { kind: 'confirm', confirmation: confirmationOf(attempt), browserKey };
+  }
+
+  /**
+   * The Continue button: a fresh PKCE verifier and signed single-use `state` (bound to the browser
+   * key) for the attempt `attemptId`, and the provider's authorization URL. Pressed again (after a
+   * refusal at the provider, or the back button), it voids the earlier state.
+   */
+  async authorize(attemptId: string, client: PairingClient): Promise<AuthorizeResult> {
+    const attempt = this.book.get(String(attemptId ?? ''));
+    if (!attempt || attempt.status === 'waiting' || attempt.status === 'exchanging') return { kind: 'gone' };
+    if (!browserKeyMatches(client.browserKey, attempt.browserHash)) {
+      this.log(`pairing page: Continue from a browser that did not enter the code (${client.address})`);
+      return { kind: 'not_bound' };
+    }
+    if (attempt.clock.now() >= attempt.deadline) return { kind: 'gone' };
     const verifier = openidClient().randomPKCECodeVerifier();
-    const state = this.signer.sign({ a: attempt.id, h: attempt.hubCallback });
+    const state = this.signer.sign({ a: attempt.id, h: attempt.hubCallback, b: attempt.browserHash! });
     let authorizationUrl: URL;
     try {
       authorizationUrl = openidClient().buildAuthorizationUrl(attempt.provider.config, {
@@ -130,77 +171,85 @@ export class PairingCoordinator {
         state,
       });
     } catch (err) {
-      this.end(attempt, 'cancelled', toLinkError(err, attempt.provider.displayName));
+      this.book.end(attempt, 'cancelled', toLinkError(err, attempt.provider.displayName));
       throw err;
     }
-    if (!this.attempts.has(attempt.id)) return { kind: 'cancelled' };
+    // The previous state's answer may have arrived meanwhile.
+    const status = attempt.status as PairingStatus;
+    if (!this.book.has(attempt) || status === 'exchanging') return { kind: 'gone' };
     attempt.status = 'authorizing';
     attempt.state = state;
     attempt.verifier = verifier;
-    attempt.deadline = attempt.clock.now() + AUTHORIZE_WINDOW_MS;
-    this.arm(attempt);
-    attempt.log('code entered on the pairing page; waiting for the sign-in at the provider');
+    attempt.log('continued to the provider; waiting for the sign-in');
     return { kind: 'redirect', authorizationUrl: authorizationUrl.href };
   }
 
   /**
    * Finishes a sign-in: `response` holds the parameters the provider put on the redirect URI
-   * (`code`, `state`, `iss` or `error`). Checks the signed single-use state, exchanges the code with
-   * the PKCE verifier and hands the tokens to the waiting Link.
+   * (`code`, `state`, `iss` or `error`). Checks the signed single-use state and that `client` is the
+   * browser that entered the code, exchanges the code with the PKCE verifier and hands the tokens
+   * to the waiting Link. A refusal at the provider or a failed exchange leaves the attempt usable:
+   * the same browser may continue again until it expires.
    */
-  async complete(response: URLSearchParams, address: string): Promise<CallbackResult> {
-    const limited = this.rateLimited(address);
+  async complete(response: URLSearchParams, client: PairingClient): Promise<CallbackResult> {
+    const limited = this.rateLimited(client.address);
     if (limited) return limited;
     const state = response.get('state');
     if (!state || (!response.get('code') && !response.get('error'))) return { kind: 'missing_response' };
     const claims = this.signer.verify(state);
     if (!claims) {
-      this.limiter.recordFailure(address);
-      this.log(`pairing page: a sign-in answer with an invalid state came from ${address}`);
+      this.limiter.recordFailure(client.address);
+      this.log(`pairing page: a sign-in answer with an invalid state came from ${client.address}`);
       return { kind: 'invalid_state' };
     }
-    const attempt = this.attempts.get(claims.a);
+    const attempt = this.book.get(claims.a);
     if (!attempt || attempt.status !== 'authorizing' || !attempt.state || !sameText(attempt.state, state)) {
-      this.limiter.recordFailure(address);
-      this.log(`pairing page: a used or expired sign-in answer came from ${address}`);
+      this.limiter.recordFailure(client.address);
+      this.log(`pairing page: a used or expired sign-in answer came from ${client.address}`);
       return { kind: 'state_used' };
     }
+    if (!browserKeyMatches(client.browserKey, claims.b)) {
+      const origin = loopbackHandOver(attempt.redirectUri, attempt.enteredAt, client.origin);
+      if (origin) return { kind: 'elsewhere', origin };
+      this.log(`pairing page: a sign-in answer came from a browser that did not enter the code (${client.address}); nothing changed`);
+      return { kind: 'not_bound' };
+    }
     attempt.status = 'exchanging';
+    const provider = attempt.provider.displayName;
     const failed = (error: LinkError, endAttempt = true): CallbackResult => {
-      if (endAttempt) this.end(attempt, null, error);
-      return { kind: 'failed', provider: attempt.provider.displayName, error, redirectUri: attempt.redirectUri };
+      if (endAttempt) this.book.end(attempt, null, error);
+      return { kind: 'failed', provider, error, redirectUri: attempt.redirectUri, retry: null };
     };
     if (attempt.clock.now() >= attempt.deadline) return failed(codeExpired());
 
     const providerError = response.get('error');
     if (providerError) {
       attempt.log(`the provider answered the sign-in with "${providerError}"`);
-      return failed(this.describe(attempt, providerError, response.get('error_description') ?? undefined));
+      const described = describeProviderError(attempt.provider, providerError, response.get('error_description') ?? undefined, attempt.redirectUri, this.httpNodeRoot);
+      return this.tryAgainLater(attempt, described);
     }
 
     let tokens: oauth.TokenEndpointResponse;
     try {
-      tokens = await this.exchange(attempt, response, state);
+      tokens = await exchangeCode(attempt, response, state);
     } catch (err) {
-      const problem = this.describeFailure(attempt, err);
+      const problem = describeExchangeFailure(attempt, err, this.httpNodeRoot);
       attempt.log(`exchanging the code failed (${problem.code})`);
-      return failed(problem);
+      return this.book.has(attempt) ? this.tryAgainLater(attempt, problem) : failed(cancelledError(attempt.signal), false);
     }
     // Cancelled or closed while the code was being exchanged.
-    if (!this.attempts.has(attempt.id)) return failed(cancelledError(attempt.signal), false);
+    if (!this.book.has(attempt)) return failed(cancelledError(attempt.signal), false);
 
     const source = attempt.source?.();
     const outcome = source ? waitForOutcome(source, attempt.clock, attempt.signal) : undefined;
-    const account = source ? null : await this.readAccount(attempt, tokens).catch((err: LinkError) => err);
-    this.end(attempt, null, null, tokens);
+    const account = source ? null : await readAccount(attempt, tokens).catch((err: LinkError) => err);
+    this.book.end(attempt, null, null, tokens);
     if (account instanceof LinkError) return failed(account, false);
-    if (!outcome) return { kind: 'linked', provider: attempt.provider.displayName, account };
+    if (!outcome) return { kind: 'linked', provider, account };
 
     const snapshot = await outcome;
     if (!snapshot) return failed(cancelledError(attempt.signal), false);
-    if (snapshot.state === 'linked' && !snapshot.error) {
-      return { kind: 'linked', provider: attempt.provider.displayName, account: snapshot.account };
-    }
+    if (snapshot.state === 'linked' && !snapshot.error) return { kind: 'linked', provider, account: snapshot.account };
     const error = snapshot.error
       ? new LinkError(snapshot.error.code, snapshot.error.message)
       : new LinkError('provider_error', 'Linking did not finish.');
@@ -211,57 +260,43 @@ export class PairingCoordinator {
    * The paste step: `pasted` is the address the browser ended on (a loopback redirect URI that
    * cannot load on a phone). Accepts a full URL or just its query.
    */
-  completePasted(pasted: string, address: string): Promise<CallbackResult> {
-    return this.complete(responseFromPastedAddress(pasted), address);
+  completePasted(pasted: string, client: PairingClient): Promise<CallbackResult> {
+    return this.complete(responseFromPastedAddress(pasted), client);
   }
 
-  private exchange(attempt: PairingAttempt, response: URLSearchParams, state: string): Promise<oauth.TokenEndpointResponse> {
-    // openid-client takes the redirect_uri for the token request from this URL: it must be the
-    // registered one even when the answer arrived through the relay page or was pasted.
-    const currentUrl = new URL(attempt.redirectUri);
-    currentUrl.search = '';
-    currentUrl.hash = '';
-    for (const [name, value] of response) currentUrl.searchParams.append(name, value);
-    return openidClient().authorizationCodeGrant(attempt.provider.config, currentUrl, {
-      pkceCodeVerifier: attempt.verifier ?? undefined,
-      expectedState: state,
-    });
+  /** The sign-in failed at the provider: the attempt goes back to its confirmation, usable until it expires. */
+  private tryAgainLater(attempt: PairingAttempt, error: LinkError): CallbackResult {
+    const provider = attempt.provider.displayName;
+    if (attempt.clock.now() >= attempt.deadline) {
+      this.book.end(attempt, null, error);
+      return { kind: 'failed', provider, error, redirectUri: attempt.redirectUri, retry: null };
+    }
+    attempt.status = 'confirming';
+    attempt.state = null;
+    attempt.verifier = null;
+    attempt.lastError = error;
+    this.reportProgress(attempt);
+    return { kind: 'failed', provider, error, redirectUri: attempt.redirectUri, retry: confirmationOf(attempt) };
   }
 
-  /** Without a Link to wait for, the page reads the account itself; only a refusal with words fails. */
-  private async readAccount(attempt: PairingAttempt, tokens: oauth.TokenEndpointResponse): Promise<Account | null> {
+  /** Tells the Link that its code was used and what the sign-in waits for. */
+  private reportProgress(attempt: PairingAttempt): void {
     try {
-      return await attempt.provider.fetchAccount(tokens.access_token);
+      attempt.progress?.({ waitingFor: 'sign_in', expiresAt: attempt.deadline, error: attempt.lastError });
     } catch (err) {
-      const problem = toLinkError(err, attempt.provider.displayName);
-      if (problem.code === 'user_not_registered') throw problem;
-      return null;
+      attempt.log(`a listener failed: ${(err as Error).message}`);
     }
   }
 
-  /** An OAuth error from the redirect or the token endpoint, in the provider's own words where it has them. */
-  private describe(attempt: PairingAttempt, error: string, description: string | undefined): LinkError {
-    return describeProviderError(attempt.provider, error, description, attempt.redirectUri, this.httpNodeRoot);
-  }
-
-  private describeFailure(attempt: PairingAttempt, err: unknown): LinkError {
-    if (err instanceof openidClient().ResponseBodyError || err instanceof openidClient().AuthorizationResponseError) {
-      return this.describe(attempt, err.error, err.error_description);
-    }
-    const { provider, redirectUri } = attempt;
-    const found = toLinkError(err, provider.displayName);
-    return provider.profile.describeError(found.message, provider.displayName, redirectUri, this.httpNodeRoot) ?? found;
-  }
-
-  /** A wrong code counts against every code waiting; returns how many codes that cancelled. */
+  /** A wrong code counts against every code waiting; the ones that reach the limit die. Returns how many. */
   private countWrongCode(address: string): number {
     let cancelledCodes = 0;
-    for (const waiting of [...this.byCode.values()]) {
+    for (const waiting of this.book.allWaiting()) {
       waiting.wrongTries++;
       if (waiting.wrongTries < this.wrongCodesPerCode) continue;
       cancelledCodes++;
       waiting.log('too many wrong codes were entered on the pairing page; the code was cancelled');
-      this.end(
+      this.book.end(
         waiting,
         'cancelled',
         new LinkError('code_expired', 'Too many wrong codes were entered on the pairing page, so the code was cancelled. Start linking again.'),
@@ -273,7 +308,7 @@ export class PairingCoordinator {
 
   private async begin(
     context: LinkingContext,
-    target: { publicUrl: string; redirectUri: string; hubCallback: string; source: PairingMethodOptions['source'] },
+    target: PairingMethodOptions & { publicUrl: string; redirectUri: string; hubCallback: string },
   ): Promise<LinkingSession> {
     const { provider, clock, signal, log } = context;
     if (signal.aborted) throw signal.reason;
@@ -283,7 +318,7 @@ export class PairingCoordinator {
     if (refusal) throw refusal;
     this.authorizationOriginSet.add(new URL(authorizationEndpoint).origin);
 
-    const code = this.uniqueCode();
+    const code = this.book.uniqueCode();
     const now = clock.now();
     let resolve!: PairingAttempt['resolve'];
     let reject!: PairingAttempt['reject'];
@@ -299,25 +334,28 @@ export class PairingCoordinator {
       status: 'waiting',
       wrongTries: 0,
       deadline: now + CODE_LIFETIME_MS,
+      createdAt: now,
       expiresAt: now + CODE_LIFETIME_MS,
       provider,
       clock,
       signal,
       log,
+      progress: context.progress,
+      linkName: target.linkName?.trim() || context.slug || provider.displayName,
       redirectUri: target.redirectUri,
       hubCallback: target.hubCallback,
       source: target.source,
       timer: undefined,
+      browserHash: null,
+      enteredAt: null,
+      lastError: null,
       state: null,
       verifier: null,
       resolve,
       reject,
-      onAbort: () => this.end(attempt, 'cancelled', cancelledError(signal)),
+      onAbort: () => this.book.end(attempt, 'cancelled', cancelledError(signal)),
     };
-    this.attempts.set(attempt.id, attempt);
-    this.byCode.set(code, attempt);
-    signal.addEventListener('abort', attempt.onAbort, { once: true });
-    this.arm(attempt);
+    this.book.add(attempt);
     const verificationUri = `${target.publicUrl}${this.httpNodeRoot}link`;
     const userCode = formatCode(code);
     log(`pairing code made; open ${verificationUri} (redirect URI ${target.redirectUri})`);
@@ -328,51 +366,6 @@ export class PairingCoordinator {
       expiresAt: attempt.expiresAt,
       tokens,
     };
-  }
-
-  /** (Re)arms the attempt's one timer for its deadline. */
-  private arm(attempt: PairingAttempt): void {
-    if (attempt.timer) attempt.clock.clearTimer(attempt.timer);
-    attempt.timer = attempt.clock.setTimer(Math.max(0, attempt.deadline - attempt.clock.now()), () => {
-      attempt.timer = undefined;
-      if (attempt.status === 'exchanging') return;
-      attempt.log(attempt.status === 'waiting' ? 'the pairing code expired' : 'the sign-in did not come back in time');
-      this.end(attempt, 'expired', codeExpired());
-    });
-  }
-
-  /** Forgets an attempt and settles its tokens promise (with `tokens`, or `error` when given). */
-  private end(
-    attempt: PairingAttempt,
-    retireAs: RetiredReason | null,
-    error: LinkError | null,
-    tokens?: oauth.TokenEndpointResponse,
-  ): void {
-    if (!this.attempts.delete(attempt.id)) return;
-    if (this.byCode.get(attempt.code) === attempt) this.byCode.delete(attempt.code);
-    if (retireAs && !this.retired.has(attempt.code)) this.retire(attempt.code, retireAs, attempt.expiresAt);
-    if (attempt.timer) attempt.clock.clearTimer(attempt.timer);
-    attempt.timer = undefined;
-    attempt.signal.removeEventListener('abort', attempt.onAbort);
-    attempt.verifier = null;
-    if (tokens) attempt.resolve(tokens);
-    else attempt.reject(error ?? codeExpired());
-  }
-
-  private retire(code: string, reason: RetiredReason, until: number): void {
-    this.retired.set(code, { reason, until: Math.max(until, this.clock.now()) + CODE_LIFETIME_MS });
-  }
-
-  private pruneRetired(): void {
-    const now = this.clock.now();
-    for (const [code, entry] of this.retired) if (entry.until <= now) this.retired.delete(code);
-  }
-
-  private uniqueCode(): string {
-    for (;;) {
-      const code = randomCode();
-      if (!this.byCode.has(code) && !this.retired.has(code)) return code;
-    }
   }
 
   private rateLimited(address: string): (CodeResult & { kind: 'rate_limited' }) | null {

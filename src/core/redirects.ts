@@ -65,3 +65,26 @@ export function responseFromPastedAddress(pasted: string): URLSearchParams {
     return new URLSearchParams(query.split('#')[0]);
   }
 }
+
+/** `http://host:port` of a web address, or null when it is none (only http and https count). */
+export function webOrigin(value: string | null | undefined): string | null {
+  try {
+    const url = new URL(String(value ?? ''));
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where to send a browser on the hub itself that came back from the provider without the pairing
+ * cookie: a loopback redirect URI answered on one loopback name (`localhost`) while the code was
+ * entered on another (`127.0.0.1`, or the hub's LAN address). Cookies belong to a host name, so
+ * the same browser has its cookie only there. Null when that is not the case.
+ */
+export function loopbackHandOver(redirectUri: string, enteredAt: string | null, arrivedAt: string | null): string | null {
+  const entered = webOrigin(enteredAt);
+  const arrived = webOrigin(arrivedAt);
+  if (!entered || !arrived || !isLoopbackRedirect(redirectUri) || !isLoopbackRedirect(arrived)) return null;
+  return new URL(entered).hostname === new URL(arrived).hostname ? null : entered;
+}

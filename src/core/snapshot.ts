@@ -1,5 +1,5 @@
 import type { Account } from './account.js';
-import type { LinkingSession } from './device-flow.js';
+import type { LinkingProgress, LinkingSession } from './device-flow.js';
 import type { LinkError, LinkErrorCode } from './errors.js';
 import type { StoredLink } from './store.js';
 
@@ -13,6 +13,11 @@ export interface Snapshot {
   provider: string;
   state: LinkState;
   account: Account | null;
+  /**
+   * While `pending`: `code` (a code waits to be entered) or `sign_in` (the code was entered on the
+   * pairing page and the sign-in at the provider is under way); null otherwise.
+   */
+  waiting_for: 'code' | 'sign_in' | null;
   user_code: string | null;
   verification_uri: string | null;
   verification_uri_complete: string | null;
@@ -62,12 +67,20 @@ export const LINK_EVENT_TYPES: readonly LinkEventType[] = [
   'error',
 ];
 
-/** Builds the spoken/displayed prompt; the Node-RED layer passes a localized one. */
-export type PromptFormatter = (parts: { provider: string; url: string; code: string }) => string;
+/**
+ * Builds the spoken/displayed prompt; the Node-RED layer passes a localized one. `waitingFor` is
+ * `sign_in` once the code was entered (then `code` is empty).
+ */
+export type PromptFormatter = (parts: { provider: string; url: string; code: string; waitingFor?: 'code' | 'sign_in' }) => string;
 
-/** The prompt in English: "To link Spotify, open 192.168.1.20:1880/link and enter BDWP-HQPK". */
-export const englishPrompt: PromptFormatter = ({ provider, url, code }) =>
-  `To link ${provider}, open ${url.replace(/^https?:\/\//, '')} and enter ${code}`;
+/**
+ * The prompt in English: "To link Spotify, open 192.168.1.20:1880/link and enter BDWP-HQPK", and
+ * once the code was entered "Waiting for the sign-in to Spotify on the phone where the code was entered".
+ */
+export const englishPrompt: PromptFormatter = ({ provider, url, code, waitingFor }) =>
+  waitingFor === 'sign_in'
+    ? `Waiting for the sign-in to ${provider} on the phone where the code was entered`
+    : `To link ${provider}, open ${url.replace(/^https?:\/\//, '')} and enter ${code}`;
 
 /** Epoch ms as an ISO string; null stays null. */
 export function iso(epochMs: number | null | undefined): string | null {
@@ -82,6 +95,8 @@ export interface SnapshotParts {
   state: LinkState;
   /** The code on show, only while `pending`. */
   session: LinkingSession | undefined;
+  /** Set once the code was entered (pairing page): the sign-in is awaited, the code is gone. */
+  progress?: LinkingProgress | undefined;
   stored: StoredLink | null;
   error: LinkError | null;
   updatedAt: number;
@@ -92,19 +107,24 @@ export interface SnapshotParts {
 export function buildSnapshot(parts: SnapshotParts): Snapshot {
   const { session, stored } = parts;
   const tokens = stored?.tokens;
+  const signIn = session ? parts.progress : undefined;
+  const code = signIn ? undefined : session;
   return {
     link: parts.slug,
     provider: parts.provider,
     state: parts.state,
     account: stored?.account ?? null,
-    user_code: session?.userCode ?? null,
+    waiting_for: signIn ? 'sign_in' : session ? 'code' : null,
+    user_code: code?.userCode ?? null,
     verification_uri: session?.verificationUri ?? null,
-    verification_uri_complete: session?.verificationUriComplete ?? null,
-    code_expires_at: iso(session?.expiresAt),
+    verification_uri_complete: code?.verificationUriComplete ?? null,
+    code_expires_at: iso(signIn ? signIn.expiresAt : session?.expiresAt),
     token_expires_at: iso(tokens?.expiresAt),
     refresh_expires_at: iso(tokens?.refreshExpiresAt),
     scopes: tokens?.scope ? tokens.scope.split(/\s+/).filter(Boolean) : null,
-    prompt: session ? parts.formatPrompt({ provider: parts.providerName, url: session.verificationUri, code: session.userCode }) : null,
+    prompt: session
+      ? parts.formatPrompt({ provider: parts.providerName, url: session.verificationUri, code: code?.userCode ?? '', waitingFor: signIn ? 'sign_in' : 'code' })
+      : null,
     error: parts.error?.toJSON() ?? null,
     updated_at: new Date(parts.updatedAt).toISOString(),
   };

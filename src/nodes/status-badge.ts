@@ -9,12 +9,13 @@ export function localizedError(RED: NodeAPI, error: ErrorSummary): string {
 }
 
 /**
- * The badge under an action node: yellow ring with the code while pending, green dot with the
+ * The badge under an action node: yellow ring with the code while pending (or "waiting for sign-in"), green dot with the
  * account once linked, red ring when a person must act, grey dot when unlinked.
  */
 export function badgeFor(RED: NodeAPI, snapshot: Snapshot): NodeStatus {
   switch (snapshot.state) {
     case 'pending':
+      if (snapshot.waiting_for === 'sign_in') return { fill: 'yellow', shape: 'ring', text: RED._('account-link.status.signIn') };
       return { fill: 'yellow', shape: 'ring', text: RED._('account-link.status.pending', { code: snapshot.user_code ?? '' }) };
     case 'linked':
       return {

@@ -33,8 +33,8 @@ export const REDIRECT_SETUPS = `Three ways to register a redirect URI for the pa
 2. No https (the usual http://192.168.x.y:1880 hub): register http://127.0.0.1:<port><root>link/callback.
    Spotify accepts plain http only on a loopback IP. After approving, the phone opens that address,
    which cannot load on a phone: copy the whole address from the address bar and paste it on
-   <hub><root>link (section "Ended on a page that would not load?"). Opened on the hub's own
-   browser, it just works.
+   <hub><root>link in the same browser (section "Ended on a page that would not load?"). Opened on
+   the hub's own browser, it just works.
 
 3. No https and no pasting: host docs/relay/index.html on any https host (GitHub Pages works) and
    register its address. The page reads the hub's address from the signed state and forwards the

@@ -21,6 +21,10 @@ button{width:100%;font:inherit;font-weight:600;padding:.8rem;margin-top:.9rem;bo
 .hint,.note{color:var(--muted);font-size:.92rem}
 .error{border-left:4px solid var(--bad);background:var(--box);padding:.6rem .8rem;margin:1rem 0}
 .ok{border-left:4px solid var(--accent);background:var(--box);padding:.6rem .8rem;margin:1rem 0}
+.warn{border-left:4px solid #c77d00;background:var(--box);padding:.6rem .8rem;margin:1rem 0;font-weight:600}
+dl{margin:1rem 0;display:grid;grid-template-columns:auto 1fr;gap:.3rem .8rem}
+dt{color:var(--muted)}
+dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 section{margin-top:2rem;padding-top:1rem;border-top:1px solid #8884}
 a{color:var(--accent)}
 `.trim();
@@ -45,10 +49,13 @@ export function contentSecurityPolicy(formTargets: readonly string[] = []): stri
   ].join('; ');
 }
 
-/** Headers every answer of the pairing page carries: nothing cached, nothing sent onward in a Referer. */
+/**
+ * Headers every answer of the pairing page carries: nothing cached, never framed, and a Referer
+ * only to the hub itself (never to the provider), so the page's own POSTs carry their `Origin`.
+ */
 export function setCommonHeaders(res: ServerResponse): void {
   res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Referrer-Policy', 'same-origin');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('X-Frame-Options', 'DENY');
 }
@@ -67,7 +74,7 @@ export function renderDocument({ language, title, body }: PageParts): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <meta name="robots" content="noindex">
 <title>${escapeHtml(title)}</title>
 <style>${STYLE}</style>

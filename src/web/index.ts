@@ -24,7 +24,9 @@
  * `coordinator.method()` gives the Link its LinkingMethod: each `link.start()` then makes an
  * 8-letter code (`XXXX-XXXX`, 10 minutes, single use) shown at `<publicUrl><root>link`. The
  * `source: () => link` option lets the callback page say "Linked as …" only after the Link stored the
- * tokens. The routes are `GET|POST <root>link` and `GET|POST <root>link/callback`.
+ * tokens. The routes are `GET|POST <root>link` (the code; a right one sets the pairing cookie and
+ * shows what is being authorized), `POST <root>link/continue` (on to the provider) and
+ * `GET|POST <root>link/callback`; docs/ARCHITECTURE.md says who may use each.
  *
  * Redirect URIs (what to register at the provider): see `REDIRECT_SETUPS`. In short: an https hub
  * registers `https://<hub><root>link/callback`; a plain-http hub registers

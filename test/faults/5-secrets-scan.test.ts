@@ -3,7 +3,8 @@
  * device codes, authorization codes, PKCE verifiers, client secrets) appears in a user directory
  * outside the encrypted store, in Node-RED's trace log, on MQTT (`#`), in an admin API response,
  * in a comms/debug message or in the flows' own HTTP answers. Before scanning, one more link is made
- * through the pairing page so a PKCE verifier and an authorization code are among the secrets.
+ * through the pairing page so a PKCE verifier, an authorization code and the pairing cookie are
+ * among the secrets.
  */
 import assert from 'node:assert/strict';
 import { lstat, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { proxiedOidcLink } from '../helpers/faults-links.js';
 import { FaultNodeRed, observerNodes } from '../helpers/faults-node-red.js';
 import { FaultProxy } from '../helpers/faults-proxy.js';
 import { cleanupEvidence, evidence, faultSuite, figure } from '../helpers/faults-suite.js';
+import { passPairingPage } from '../helpers/pairing-form.js';
 import { startTestProvider } from '../../demo/sign-in-server.js';
 
 /** Every file under `dir` except the encrypted token store and the package symlink. */
@@ -60,15 +62,12 @@ faultSuite('faults 5: secrets scan', function () {
       await red.start();
       const started = await red.admin('POST', 'account-link/pair/start');
       assert.equal(started.body.data.state, 'pending', started.text);
-      const entered = await fetch(`${red.base}/link`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ user_code: started.body.data.user_code }),
-        redirect: 'manual',
-      });
-      assert.equal(entered.status, 303);
-      const back = await provider.authorize(entered.headers.get('location')!, { accountId: 'bob' });
-      const page = await fetch(back);
+      const { authorizeUrl, cookie, browserKey, answers } = await passPairingPage(red.base, started.body.data.user_code);
+      red.httpBodies.push(...answers);
+      // The pairing cookie is a secret like the others: it must not show up anywhere but the browser.
+      evidence.secrets.add(browserKey);
+      const back = await provider.authorize(authorizeUrl, { accountId: 'bob' });
+      const page = await fetch(back, { headers: { cookie } });
       red.httpBodies.push(await page.text());
       assert.equal(page.status, 200);
       const linked = await red.waitFor('pair', (s) => s.state === 'linked', 10_000);

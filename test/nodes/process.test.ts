@@ -7,6 +7,7 @@ import path from 'node:path';
 import { freePort, prepareUserDir, spawnNodeRed } from '../../scripts/node-red-home.js';
 import { TokenStore } from '../../src/core/index.js';
 import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
+import { passPairingPage } from '../helpers/pairing-form.js';
 
 const bcrypt = createRequire(require.resolve('node-red'))('bcryptjs') as { hashSync(text: string, rounds: number): string };
 
@@ -185,20 +186,18 @@ describe('a real Node-RED process', function () {
 
     const form = await fetch(`${red.base}/link`);
     assert.equal(form.status, 200);
-    const entered = await fetch(`${red.base}/link`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ user_code: pending.user_code.toLowerCase().replace('-', '') }),
-      redirect: 'manual',
-    });
-    assert.equal(entered.status, 303, 'a valid code (any case, no dash) goes to the provider');
-    const authorizeUrl = entered.headers.get('location')!;
+    // Any case, no dash; then the confirmation page's Continue goes to the provider.
+    const { authorizeUrl, cookie } = await passPairingPage(red.base, pending.user_code.toLowerCase().replace('-', ''));
     assert.ok(authorizeUrl.startsWith(provider.endpoints.authorization));
     assert.match(authorizeUrl, /code_challenge_method=S256/);
+    // The hub no longer shows the used code: it waits for the sign-in.
+    const waiting = ((await (await fetch(`${red.base}/account-link/pair`, { headers: auth })).json()) as Record<string, any>);
+    assert.deepEqual([waiting.state, waiting.waiting_for, waiting.user_code], ['pending', 'sign_in', null]);
+    assert.match(waiting.prompt, /^Waiting for the sign-in to .* on the phone where the code was entered$/);
 
     const back = await provider.authorize(authorizeUrl, { accountId: 'bob' });
     assert.ok(back.startsWith(`${red.base}/link/callback?`));
-    const page = await fetch(back);
+    const page = await fetch(back, { headers: { cookie } });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /Bob/);
     const snapshot = (await (await fetch(`${red.base}/account-link/pair`, { headers: auth })).json()) as Record<string, any>;

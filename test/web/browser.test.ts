@@ -78,6 +78,11 @@ describe('web: pairing page in Chromium at a phone viewport', function () {
     }
   }
 
+  /** Presses the confirmation page's one Continue button. */
+  async function continueToProvider(): Promise<void> {
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/link/continue"] button[type="submit"]')]);
+  }
+
   it('enter the code → sign in → approve → "Linked as Alice", and the Link emits linked', async () => {
     const { link, rec } = await hub.newLink();
     const { pending, finished } = await link.start();
@@ -90,6 +95,12 @@ describe('web: pairing page in Chromium at a phone viewport', function () {
     assert.equal(scriptsRun, 0, 'the page works without scripts');
     await page.fill('#user_code', pending.user_code!.replace('-', '').toLowerCase());
     await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    // What is being authorized, before anything goes to the provider (RFC 8628 §5.4).
+    assert.match((await page.textContent('h1'))!, /^Link your .* account to this hub\?$/);
+    assert.match((await page.textContent('.warn'))!, /Continue only if you started this on your hub yourself/);
+    assert.equal(link.snapshot().waiting_for, 'sign_in');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-1b-confirm.png'), fullPage: true });
+    await continueToProvider();
     assert.ok(page.url().startsWith(provider.endpoints.authorization) || page.url().startsWith(provider.issuer), page.url());
     await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-2-provider-sign-in.png'), fullPage: true });
 
@@ -133,6 +144,7 @@ describe('web: pairing page in Chromium at a phone viewport', function () {
     assert.equal(await page.inputValue('#user_code'), pending.user_code);
     await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-5-loopback-note.png'), fullPage: true });
     await Promise.all([page.waitForNavigation(), page.click('form[action="/link"] button[type="submit"]')]);
+    await continueToProvider();
 
     const endedOn = page.waitForRequest((request) => request.url().startsWith(`${loopback}?`));
     // The last navigation fails (nothing listens on the loopback port, as on a phone).
@@ -142,6 +154,7 @@ describe('web: pairing page in Chromium at a phone viewport', function () {
     // The browser could not load it; the person opens the hub page again (a new tab) and pastes.
     page = await context.newPage();
     await page.goto(pending.verification_uri!);
+    assert.ok(await page.isVisible('#url'), 'the paste form is open for the browser that entered the code');
     await page.fill('#url', address);
     await page.screenshot({ path: path.join(ARTIFACTS, 'pairing-6-paste.png'), fullPage: true });
     await Promise.all([page.waitForNavigation(), page.click('form[action="/link/callback"] button[type="submit"]')]);
@@ -155,6 +168,7 @@ describe('web: pairing page in Chromium at a phone viewport', function () {
     await page.goto(pending.verification_uri!);
     await page.fill('#user_code', pending.user_code!);
     await Promise.all([page.waitForNavigation(), page.click('form[action="/link"] button[type="submit"]')]);
+    await continueToProvider();
     const relayed = page.waitForRequest((request) => request.url().startsWith(`${relay.url}/relay/?`));
     await signInAndApprove();
     await relayed;
@@ -162,6 +176,86 @@ describe('web: pairing page in Chromium at a phone viewport', function () {
     await page.waitForSelector('h1');
     assert.equal(await page.textContent('h1'), 'Linked as Alice');
     assert.equal((await finished).state, 'linked');
+  });
+
+  it('a second browser holding the code and the callback address is refused, and the link stays as it was', async () => {
+    const loopback = `http://127.0.0.1:${await closedPort()}/link/callback`;
+    const { link, rec } = await hub.newLink({ redirectUri: loopback });
+    const { pending, finished } = await link.start();
+    await page.goto(pending.verification_uri_complete!);
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/link"] button[type="submit"]')]);
+    await continueToProvider();
+    const endedOn = page.waitForRequest((request) => request.url().startsWith(`${loopback}?`));
+    await signInAndApprove().catch(() => undefined);
+    const address = (await endedOn).url();
+    const before = link.snapshot();
+    const snapshots = rec.snapshots.length;
+    const exchanges = provider.count('authorization_code');
+
+    // Someone else's phone: it saw the code and got hold of the address the first phone ended on.
+    const other = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await keepToLoopback(other);
+    try {
+      const intruder = await other.newPage();
+      await intruder.goto(pending.verification_uri_complete!);
+      await Promise.all([intruder.waitForNavigation(), intruder.click('form[action="/link"] button[type="submit"]')]);
+      assert.match((await intruder.textContent('[role="alert"]'))!, /already used/);
+      await intruder.goto(pending.verification_uri!);
+      await intruder.click('#paste summary');
+      await intruder.fill('#url', address);
+      const [pasted] = await Promise.all([intruder.waitForNavigation(), intruder.click('form[action="/link/callback"] button[type="submit"]')]);
+      assert.equal(pasted?.status(), 403);
+      assert.equal(await intruder.textContent('h1'), 'Finish on the phone where the code was entered');
+      await intruder.screenshot({ path: path.join(ARTIFACTS, 'pairing-7-other-phone-refused.png'), fullPage: true });
+      const opened = await intruder.goto(`${hub.url}/link/callback${new URL(address).search}`);
+      assert.equal(opened?.status(), 403);
+    } finally {
+      await other.close();
+    }
+    assert.deepEqual(link.snapshot(), before, 'the link stays as it was');
+    assert.equal(rec.snapshots.length, snapshots);
+    assert.equal(provider.count('authorization_code'), exchanges, 'nothing reached the provider');
+
+    // The phone that entered the code finishes.
+    await page.goto(pending.verification_uri!);
+    await page.fill('#url', address);
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/link/callback"] button[type="submit"]')]);
+    assert.equal(await page.textContent('h1'), 'Linked as Alice');
+    assert.equal((await finished).state, 'linked');
+  });
+
+  it('a browser on the hub itself: code entered at 127.0.0.1, answer at localhost, sent on and linked', async () => {
+    const { link } = await hub.newLink({ redirectUri: `http://localhost:${hub.port}/link/callback` });
+    const { pending, finished } = await link.start();
+    await page.goto(pending.verification_uri_complete!);
+    assert.ok(page.url().startsWith('http://127.0.0.1:'));
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/link"] button[type="submit"]')]);
+    await continueToProvider();
+    const arrived = page.waitForRequest((request) => request.url().startsWith(`http://localhost:${hub.port}/link/callback?`));
+    await signInAndApprove();
+    await arrived;
+    await page.waitForURL(`${hub.url}/link/callback?**`);
+    assert.equal(await page.textContent('h1'), 'Linked as Alice');
+    assert.equal((await finished).state, 'linked');
+  });
+
+  it('a form on another site that posts the code to the hub is refused, and the code still waits', async () => {
+    const { link } = await hub.newLink();
+    const { pending } = await link.start();
+    const attacker = `http://localhost:${relay.url.split(':').pop()}/attack/`;
+    await page.route(attacker, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: `<form method="post" action="${hub.url}/link"><input name="user_code" value="${pending.user_code}"><button>go</button></form>`,
+      }),
+    );
+    await page.goto(attacker);
+    const [answer] = await Promise.all([page.waitForNavigation(), page.click('button')]);
+    assert.equal(answer?.status(), 403);
+    assert.match((await page.textContent('[role="alert"]'))!, /another website sent it/);
+    assert.equal(link.snapshot().user_code, pending.user_code);
+    const cookies = await context.cookies(hub.url);
+    assert.deepEqual(cookies.map((c) => c.name), [], 'no pairing cookie was set');
   });
 
   it('relay page: refuses a state naming a public or non-hub address, and sends nothing', async () => {

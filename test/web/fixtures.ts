@@ -1,15 +1,17 @@
+import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { Agent, fetch, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { Link } from '../../src/core/link.js';
-import { PairingCoordinator, type PairingCoordinatorOptions } from '../../src/core/index.js';
+import { normalizeRoot, PairingCoordinator, type PairingCoordinatorOptions } from '../../src/core/index.js';
 import type { ProviderSettings } from '../../src/core/providers.js';
 import { TokenStore } from '../../src/core/store.js';
 import { mountPairingPage } from '../../src/web/index.js';
 import { recorder, tempDir, type Recorder } from '../helpers/core-fixtures.js';
-import type { ManualClock } from '../helpers/manual-clock.js';
-import type { TestProvider } from '../../demo/sign-in-server.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { cleanupTempDirs } from '../helpers/core-fixtures.js';
+import { startTestProvider, type TestProvider, type TestProviderOptions } from '../../demo/sign-in-server.js';
 
 /** A plain express app on loopback with the pairing page mounted, and a way to make Links that use it. */
 export interface PairingHub {
@@ -23,7 +25,14 @@ export interface PairingHub {
   seen: string[];
   /** Bodies of the requests the Links sent to the provider (token requests carry the PKCE verifier). */
   providerRequests: string[];
-  request(path: string, init?: { method?: string; form?: Record<string, string>; headers?: Record<string, string> }): Promise<HubResponse>;
+  /** The default browser's cookies. */
+  cookies: Map<string, string>;
+  /** A request from the default browser (its own cookie jar, from 127.0.0.1). */
+  request(path: string, init?: RequestInit): Promise<HubResponse>;
+  /** Another browser: its own cookie jar, and its own loopback source address when given (e.g. 127.0.0.2). */
+  browser(options?: { address?: string }): HubBrowser;
+  /** Enters `code` and presses Continue on the confirmation page; returns the provider's authorize URL. */
+  enterCode(code: string, browser?: HubBrowser): Promise<string>;
   newLink(options?: {
     redirectUri?: string;
     slug?: string;
@@ -33,6 +42,21 @@ export interface PairingHub {
     dispatcher?: Dispatcher;
   }): Promise<{ link: Link; rec: Recorder; store: TokenStore }>;
   close(): Promise<void>;
+}
+
+export interface RequestInit {
+  method?: string;
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** Send no cookie (the jar still records what the hub sets). */
+  noCookies?: boolean;
+}
+
+/** One browser as the hub sees it: a cookie jar and a source address. */
+export interface HubBrowser {
+  request(path: string, init?: RequestInit): Promise<HubResponse>;
+  /** Cookies the hub set, by name. */
+  cookies: Map<string, string>;
 }
 
 export interface HubResponse {
@@ -63,7 +87,48 @@ export async function startPairingHub(options: {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
-  const dispatcher = new Agent({ keepAliveTimeout: 10, keepAliveMaxTimeout: 10 });
+  const agents: Agent[] = [];
+  const browser = (browserOptions: { address?: string } = {}): HubBrowser => {
+    const agent = new Agent({ keepAliveTimeout: 10, keepAliveMaxTimeout: 10, localAddress: browserOptions.address });
+    agents.push(agent);
+    const cookies = new Map<string, string>();
+    return {
+      cookies,
+      async request(path, init = {}) {
+        const headers: Record<string, string> = { ...init.headers };
+        let body: string | undefined;
+        if (init.form) {
+          headers['content-type'] = 'application/x-www-form-urlencoded';
+          body = new URLSearchParams(init.form).toString();
+        }
+        if (cookies.size > 0 && !init.noCookies && !('cookie' in headers)) {
+          headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+        }
+        // undici's request (not fetch): a test may name another Host, as a browser on another name would.
+        const response = await request(new URL(path, url), {
+          method: (init.method ?? (init.form ? 'POST' : 'GET')) as Dispatcher.HttpMethod,
+          headers,
+          body,
+          dispatcher: agent,
+        });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) {
+          for (const one of Array.isArray(value) ? value : [value ?? '']) responseHeaders.append(name, one);
+        }
+        for (const line of responseHeaders.getSetCookie()) {
+          const [pair = ''] = line.split(';');
+          const at = pair.indexOf('=');
+          if (at > 0) cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+        }
+        const text = await response.body.text();
+        const location = responseHeaders.get('location');
+        seen.push(text);
+        if (location) seen.push(location);
+        return { status: response.statusCode, headers: responseHeaders, text, location };
+      },
+    };
+  };
+  const phone = browser();
   const links: Link[] = [];
   let counter = 0;
   const providerRequests: string[] = [];
@@ -94,25 +159,18 @@ export async function startPairingHub(options: {
     logs,
     seen,
     providerRequests,
-    async request(path, init = {}) {
-      const headers: Record<string, string> = { ...init.headers };
-      let body: string | undefined;
-      if (init.form) {
-        headers['content-type'] = 'application/x-www-form-urlencoded';
-        body = new URLSearchParams(init.form).toString();
-      }
-      const response = await fetch(new URL(path, url), {
-        method: init.method ?? (init.form ? 'POST' : 'GET'),
-        headers,
-        body,
-        redirect: 'manual',
-        dispatcher,
-      });
-      const text = await response.text();
-      const location = response.headers.get('location');
-      seen.push(text);
-      if (location) seen.push(location);
-      return { status: response.status, headers: response.headers as unknown as Headers, text, location };
+    cookies: phone.cookies,
+    request: (path, init) => phone.request(path, init),
+    browser,
+    async enterCode(code, client = phone) {
+      const confirm = await client.request(`${normalizeRoot(root)}link`, { form: { user_code: code } });
+      assert.equal(confirm.status, 200, visibleText(confirm.text));
+      const attempt = /name="attempt" value="([^"]+)"/.exec(confirm.text)?.[1];
+      assert.ok(attempt, 'the confirmation page has a Continue form');
+      const continued = await client.request(`${normalizeRoot(root)}link/continue`, { form: { attempt } });
+      assert.equal(continued.status, 303, visibleText(continued.text));
+      assert.ok(continued.location);
+      return continued.location;
     },
     async newLink(linkOptions = {}) {
       const store = await TokenStore.open(await tempDir());
@@ -150,10 +208,46 @@ export async function startPairingHub(options: {
       await Promise.all(links.map((link) => link.close()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dispatcher.close();
+      await Promise.all(agents.map((agent) => agent.close()));
       await providerAgent.close();
     },
   };
+}
+
+/** What a pairing-page suite shares: one provider for the suite, a fresh clock and hub per test. */
+export interface PairingSuite {
+  provider: TestProvider;
+  clock: ManualClock;
+  hub: PairingHub;
+  /** Replaces this test's hub with one started with other options (same provider and clock). */
+  restart(options: Omit<Parameters<typeof startPairingHub>[0], 'provider' | 'clock'>): Promise<PairingHub>;
+}
+
+/** Mocha hooks for a pairing-page suite: read the fields inside tests (they change per test). */
+export function usePairingSuite(providerOptions: TestProviderOptions = {}): PairingSuite {
+  const suite = {
+    async restart(options) {
+      await suite.hub.close();
+      suite.hub = await startPairingHub({ ...options, provider: suite.provider, clock: suite.clock });
+      return suite.hub;
+    },
+  } as PairingSuite;
+  before(async () => {
+    suite.provider = await startTestProvider(providerOptions);
+  });
+  after(async () => {
+    await suite.provider?.close();
+    await cleanupTempDirs();
+  });
+  beforeEach(async () => {
+    suite.provider.requests.length = 0;
+    suite.clock = new ManualClock();
+    suite.hub = await startPairingHub({ provider: suite.provider, clock: suite.clock });
+  });
+  afterEach(async () => {
+    await suite.hub?.close();
+  });
+  return suite;
 }
 
 /** The text of a page without tags, whitespace squeezed (for asserting on what a person reads). */

@@ -45,9 +45,7 @@ describe('web: Spotify through the pairing page', function () {
   /** Starts, enters the code, and returns the authorize URL and a callback path with a made-up code. */
   async function throughAuthorize(link: Awaited<ReturnType<typeof spotifyLink>>['link']) {
     const attempt = await link.start();
-    const response = await hub.request('/link', { form: { user_code: attempt.pending.user_code! } });
-    assert.equal(response.status, 303);
-    const authorizeUrl = new URL(response.location!);
+    const authorizeUrl = new URL(await hub.enterCode(attempt.pending.user_code!));
     const callback = `/link/callback?code=spotify-auth-code&state=${encodeURIComponent(authorizeUrl.searchParams.get('state')!)}`;
     return { ...attempt, authorizeUrl, callback };
   }
@@ -102,6 +100,13 @@ describe('web: Spotify through the pairing page', function () {
     const page = await hub.request(callback, { headers: { 'accept-language': 'de' } });
     assert.equal(page.status, 502);
     assert.match(visibleText(page.text), /Spotify kennt die Weiterleitungs-URI http:\/\/127\.0\.0\.1:1880\/link\/callback nicht/);
+    // Fixed in the dashboard meanwhile? The attempt stays usable: the hub says what went wrong and waits.
+    const waiting = link.snapshot();
+    assert.equal(waiting.state, 'pending');
+    assert.equal(waiting.waiting_for, 'sign_in');
+    assert.equal(waiting.error?.code, 'invalid_redirect_uri');
+    assert.match(visibleText((await hub.request('/link')).text), /The last try did not work: Spotify does not know the redirect URI/);
+    await clock.advance(10 * 60_000);
     const done = await finished;
     assert.equal(done.error?.code, 'invalid_redirect_uri');
     assert.match(done.error!.message, /Redirect URIs/);
@@ -116,6 +121,7 @@ describe('web: Spotify through the pairing page', function () {
     const { callback, finished } = await throughAuthorize(link);
     const page = await hub.request(callback);
     assert.match(visibleText(page.text), /refuses the redirect URI https:\/\/hub\.example\/link\/callback/);
+    await clock.advance(10 * 60_000);
     assert.equal((await finished).error?.code, 'insecure_redirect_uri');
   });
 
