@@ -62,12 +62,15 @@ export const LINK_EVENT_TYPES: readonly LinkEventType[] = [
   'error',
 ];
 
-/** Builds the spoken/displayed prompt; the Node-RED layer passes a localized one. */
-export type PromptFormatter = (parts: { provider: string; url: string; code: string }) => string;
+/**
+ * Builds the spoken/displayed prompt; the Node-RED layer passes a localized one. `relink` is true
+ * while an account that is (or was) linked is being linked again.
+ */
+export type PromptFormatter = (parts: { provider: string; url: string; code: string; relink?: boolean }) => string;
 
-/** The prompt in English: "To link Spotify, open 192.168.1.20:1880/link and enter BDWP-HQPK". */
-export const englishPrompt: PromptFormatter = ({ provider, url, code }) =>
-  `To link ${provider}, open ${url.replace(/^https?:\/\//, '')} and enter ${code}`;
+/** The prompt in English: "To link Spotify, open 192.168.1.20:1880/link and enter BDWP-HQPK" ("To relink …"). */
+export const englishPrompt: PromptFormatter = ({ provider, url, code, relink }) =>
+  `To ${relink ? 'relink' : 'link'} ${provider}, open ${url.replace(/^https?:\/\//, '')} and enter ${code}`;
 
 /** Epoch ms as an ISO string; null stays null. */
 export function iso(epochMs: number | null | undefined): string | null {
@@ -104,7 +107,9 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     token_expires_at: iso(tokens?.expiresAt),
     refresh_expires_at: iso(tokens?.refreshExpiresAt),
     scopes: tokens?.scope ? tokens.scope.split(/\s+/).filter(Boolean) : null,
-    prompt: session ? parts.formatPrompt({ provider: parts.providerName, url: session.verificationUri, code: session.userCode }) : null,
+    prompt: session
+      ? parts.formatPrompt({ provider: parts.providerName, url: session.verificationUri, code: session.userCode, relink: Boolean(stored) })
+      : null,
     error: parts.error?.toJSON() ?? null,
     updated_at: new Date(parts.updatedAt).toISOString(),
   };
