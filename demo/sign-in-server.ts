@@ -89,6 +89,8 @@ export interface TestProvider {
   isTokenActive(token: string): Promise<boolean>;
   /** Token endpoint calls, in order. */
   requests: TokenRequestRecord[];
+  /** Tokens presented to the revocation endpoint, in order (test-only: lets tests prove which were revoked). */
+  revoked: string[];
   /** How many token endpoint calls had this grant type (`refresh_token`, DEVICE_CODE_GRANT, …). */
   count(grantType: string): number;
   /** Allows another redirect URI from now on. */
@@ -189,8 +191,12 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
   };
 
   const requests: TokenRequestRecord[] = [];
+  const revoked: string[] = [];
   provider.use(async (ctx, next) => {
     await next();
+    if (ctx.method === 'POST' && ctx.path === '/token/revocation' && typeof ctx.oidc?.params?.token === 'string') {
+      revoked.push(ctx.oidc.params.token);
+    }
     if (ctx.method === 'POST' && ctx.path === '/token') {
       const params = ctx.oidc?.params ?? {};
       const body = ctx.body as { error?: unknown } | undefined;
@@ -224,6 +230,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     confidentialClient,
     endpoints,
     requests,
+    revoked,
     count: (grantType) => requests.filter((r) => r.grantType === grantType).length,
     addRedirectUri: (uri) => void extraRedirects.add(uri),
 

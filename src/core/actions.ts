@@ -1,5 +1,6 @@
 import { LinkError, toLinkError } from './errors.js';
 import type { Link } from './link.js';
+import type { StartOptions } from './link-types.js';
 import type { ErrorSummary, Snapshot } from './snapshot.js';
 
 /** What a flow, the editor or an MQTT client can ask of a link. */
@@ -32,15 +33,30 @@ export interface ActionOutcome {
   finished?: Promise<Snapshot>;
 }
 
+/** What an action is given besides its name: for `start`, whether it may replace the linked account. */
+export type ActionOptions = StartOptions;
+
+/**
+ * The options a request carries (admin route body, MQTT payload, message fields), read the same
+ * way on every surface: `replace_account` is true or false when present. A `bad_request` LinkError
+ * for anything else.
+ */
+export function actionOptions(fields: { replace_account?: unknown }): ActionOptions {
+  const replace = fields.replace_account;
+  if (replace === undefined || replace === null) return {};
+  if (typeof replace !== 'boolean') throw new LinkError('bad_request', 'replace_account must be true or false.');
+  return { replaceAccount: replace };
+}
+
 /**
  * Runs one action on a link. Never throws: a failure is an `error` reply carrying a LinkError's
  * code and message, so every surface reports it in the same words.
  */
-export async function runAction(link: Link, action: LinkAction): Promise<ActionOutcome> {
+export async function runAction(link: Link, action: LinkAction, options: ActionOptions = {}): Promise<ActionOutcome> {
   try {
     switch (action) {
       case 'start': {
-        const { pending, finished } = await link.start();
+        const { pending, finished } = await link.start(options);
         return { reply: ok(pending), finished };
       }
       case 'cancel':

@@ -1,7 +1,7 @@
 import type * as oauth from 'openid-client';
 import { sleep, type Clock } from './clock.js';
 import { codeExpired, LinkError, toLinkError } from './errors.js';
-import type { Provider } from './providers.js';
+import { deviceFlowRefused, type Provider } from './providers.js';
 import { openidClient } from './on-first-use.js';
 
 /** A code waiting for a person to approve it, whichever flow made it. */
@@ -57,7 +57,8 @@ export const deviceFlow: LinkingMethod = async ({ provider, clock, signal, log }
   try {
     response = await openidClient().initiateDeviceAuthorization(provider.config, { scope: provider.scope });
   } catch (err) {
-    throw toLinkError(err, provider.displayName);
+    const refusal = deviceFlowRefusal(err);
+    throw refusal ? deviceFlowRefused(provider, refusal) : toLinkError(err, provider.displayName);
   }
   for (const uri of [response.verification_uri, response.verification_uri_complete]) {
     // These are shown as links and QR codes: anything but a web address is refused.
@@ -120,6 +121,8 @@ async function pollForTokens(
         log(`provider asked to slow down; polling every ${interval / 1000} s`);
         continue;
       }
+      // A tenant's Conditional Access may block device code sign-ins only once the person signed in.
+      if (conditionalAccessBlock(err)) throw deviceFlowRefused(provider, CONDITIONAL_ACCESS);
       const problem = toLinkError(err, provider.displayName);
       // An OAuth error other than the two above ends the attempt (RFC 8628 §3.5), even one we do not know.
       if (pollError !== undefined || !problem.transient) throw problem;
@@ -132,3 +135,32 @@ async function pollForTokens(
   }
 }
 
+
+/** OAuth errors with which a device authorization request says this client may not use the flow. */
+const REFUSING_ERRORS: ReadonlySet<string> = new Set(['unauthorized_client', 'invalid_client', 'invalid_grant']);
+const REFUSING_STATUSES: ReadonlySet<number> = new Set([400, 401, 403]);
+const CONDITIONAL_ACCESS = 'blocked by Conditional Access, AADSTS53003';
+
+/**
+ * How the provider refused a device authorization request to this client (its OAuth error, the
+ * HTTP status, or Microsoft's Conditional Access block), or null when `err` is something else. A
+ * refused scope is not counted: the pairing page would ask for the same scopes.
+ */
+export function deviceFlowRefusal(err: unknown): string | null {
+  if (conditionalAccessBlock(err)) return CONDITIONAL_ACCESS;
+  if (err instanceof openidClient().ResponseBodyError) {
+    if (err.error === 'invalid_scope') return null;
+    return REFUSING_ERRORS.has(err.error) || REFUSING_STATUSES.has(err.status) ? err.error : null;
+  }
+  if (err instanceof openidClient().WWWAuthenticateChallengeError) return `HTTP ${err.status}`;
+  // openid-client reports a refusal without an OAuth error body as a ClientError caused by the response.
+  const status = err instanceof openidClient().ClientError && err.cause instanceof Response ? err.cause.status : undefined;
+  return status !== undefined && REFUSING_STATUSES.has(status) ? `HTTP ${status}` : null;
+}
+
+/** Microsoft's AADSTS53003: a Conditional Access policy of the tenant blocks the sign-in. */
+function conditionalAccessBlock(err: unknown): boolean {
+  if (!(err instanceof openidClient().ResponseBodyError)) return false;
+  const body = err.cause as { error_codes?: unknown };
+  return /\bAADSTS53003\b/.test(err.error_description ?? '') || (Array.isArray(body.error_codes) && body.error_codes.includes(53003));
+}

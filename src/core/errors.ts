@@ -28,6 +28,8 @@ export type LinkErrorCode =
   | 'config'
   | 'unsupported'
   | 'user_not_registered'
+  | 'account_changed'
+  | 'device_flow_refused'
   | 'invalid_redirect_uri'
   | 'insecure_redirect_uri'
   | 'unknown_action'

@@ -10,9 +10,11 @@ export type { Account } from './account.js';
 /** The action table: one way to start, cancel, refresh, revoke or read a link, one reply shape. */
 export {
   LINK_ACTIONS,
+  actionOptions,
   isLinkAction,
   refusedReply,
   runAction,
+  type ActionOptions,
   type ActionOutcome,
   type ActionReply,
   type LinkAction,
@@ -32,7 +34,7 @@ export { hostStanding, isHomeNetworkHost, lookupAll, resolvesToHomeNetwork, type
 /** One linked account: its state machine, tokens, refreshes and events. */
 export { Link } from './link.js';
 /** What a Link is made of, and what its start and revoke give. */
-export type { LinkAttempt, LinkOptions, RevokeResult } from './link-types.js';
+export type { AccountChangePolicy, LinkAttempt, LinkOptions, RevokeResult, StartOptions } from './link-types.js';
 /** Where the engine writes its log lines. */
 export { silentLogger, type Logger } from './logger.js';
 /** The hub's pairing page logic (codes, signed state, PKCE) for providers without a device flow. */

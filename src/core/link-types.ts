@@ -1,10 +1,11 @@
 import type { Clock } from './clock.js';
+import type { LinkError } from './errors.js';
 import type { LinkingMethod, LinkingProgress, LinkingSession } from './device-flow.js';
 import type { HttpOptions } from './http.js';
 import type { Logger } from './logger.js';
 import type { ProviderSettings } from './providers.js';
-import type { LinkEvent, PromptFormatter, Snapshot } from './snapshot.js';
-import type { TokenStore } from './store.js';
+import type { LinkEvent, LinkState, PromptFormatter, Snapshot } from './snapshot.js';
+import type { StoredLink, TokenStore } from './store.js';
 
 /** What a Link is made of. */
 export interface LinkOptions {
@@ -22,6 +23,20 @@ export interface LinkOptions {
   formatPrompt?: PromptFormatter;
   /** How codes are made when the provider has no device flow (the pairing page). */
   pairing?: LinkingMethod;
+  /** What a relink that comes back with another account does: `refuse` (the default) keeps the old link. */
+  accountChange?: AccountChangePolicy;
+}
+
+/**
+ * `refuse`: a relink that signs in as a different account than the link had is refused and the
+ * old link kept; `allow`: the new account replaces the old one.
+ */
+export type AccountChangePolicy = 'refuse' | 'allow';
+
+/** How one linking attempt may end. */
+export interface StartOptions {
+  /** Let this attempt replace the linked account with another one, whatever `accountChange` says. */
+  replaceAccount?: boolean;
 }
 
 /** What `start()` gives: the code to show now, and the snapshot the attempt ends with. */
@@ -39,11 +54,15 @@ export interface RevokeResult {
 
 /** The linking attempt under way: its code and how to stop it. */
 export interface LinkingRun {
+  /** The code on show; replaced when the provider refuses its device flow and the pairing page takes over. */
   session: LinkingSession;
   controller: AbortController;
   finished: Promise<Snapshot>;
   /** Set once the code was entered on the pairing page: the snapshot then waits for the sign-in. */
   progress?: LinkingProgress;
+  replaceAccount: boolean;
+  /** The link and its error as they were when the attempt began: a cancel leaves them so. */
+  before: { stored: StoredLink | null; error: LinkError | null; state: LinkState };
 }
 
 /** A LinkEvent before it is stamped with its time. */

@@ -1,14 +1,15 @@
 import type * as oauth from 'openid-client';
 import type { Account } from './account.js';
-import { deviceFlow, type LinkingProgress } from './device-flow.js';
+import { deviceFlow, type LinkingContext, type LinkingProgress, type LinkingSession } from './device-flow.js';
 import { LinkError, toLinkError } from './errors.js';
 import { createProviderFetch } from './http.js';
-import type { EventBody, LinkAttempt, LinkingRun, LinkOptions, RevokeResult } from './link-types.js';
+import type { EventBody, LinkAttempt, LinkingRun, LinkOptions, RevokeResult, StartOptions } from './link-types.js';
 import { displayNameFor, resolveProvider, type Provider } from './providers.js';
 import { isFresh } from './refresh-timing.js';
+import { accountChangeRefused, isAccountChange } from './relink.js';
 import { revokeAtProvider } from './revocation.js';
 import { buildSnapshot, englishPrompt, iso, type LinkEvent, type LinkState, type PromptFormatter, type Snapshot } from './snapshot.js';
-import type { StoredLink } from './store.js';
+import type { StoredLink, TokenSet } from './store.js';
 import { TokenKeeper } from './token-keeper.js';
 import { toTokenSet } from './token-set.js';
 
@@ -21,6 +22,8 @@ export class Link extends TokenKeeper {
   private readonly formatPrompt: PromptFormatter;
   private attempt: LinkingRun | null = null;
   private starting: Promise<LinkAttempt> | undefined;
+  /** Whether a caller of the attempt still being started asked to replace the account. */
+  private startingReplaces = false;
   private startingController: AbortController | undefined;
   private providerPromise: Promise<Provider> | undefined;
   private updatedAt: number;
@@ -62,14 +65,22 @@ export class Link extends TokenKeeper {
 
   /**
    * Starts linking (or returns the attempt already under way). Resolves once there is a code to
-   * show. An existing link keeps working until the new one succeeds.
+   * show. An existing link keeps working, and refreshing, until the new one is stored; an attempt
+   * that ends any other way leaves it as it was.
    */
-  async start(): Promise<LinkAttempt> {
+  async start(options: StartOptions = {}): Promise<LinkAttempt> {
     this.assertOpen();
-    if (this.attempt) return { pending: this.current, finished: this.attempt.finished };
+    const replaceAccount = options.replaceAccount === true;
+    if (this.attempt) {
+      // Asking again to switch accounts applies to the code already on show.
+      this.attempt.replaceAccount ||= replaceAccount;
+      return { pending: this.current, finished: this.attempt.finished };
+    }
+    this.startingReplaces ||= replaceAccount;
     // Concurrent callers share one attempt; cancel() can stop it before a code exists.
     this.starting ??= this.begin(new AbortController()).finally(() => {
       this.starting = undefined;
+      this.startingReplaces = false;
     });
     return this.starting;
   }
@@ -78,31 +89,31 @@ export class Link extends TokenKeeper {
     this.startingController = controller;
     try {
       const provider = await this.provider();
-      const method = provider.flow === 'device' ? deviceFlow : this.options.pairing;
-      if (!method) {
-        throw new LinkError('unsupported', `${provider.displayName} needs the pairing page, which is not available here.`);
-      }
-      if (controller.signal.aborted) throw controller.signal.reason;
-      const session = await method({
+      const context: LinkingContext = {
         provider,
         clock: this.clock,
         signal: controller.signal,
         log: (message) => this.log.debug(`[${this.slug}] ${message}`),
         slug: this.slug,
         progress: (update) => this.progressed(controller, update),
-      });
+      };
+      const session = await this.openSession(context);
       if (controller.signal.aborted) throw controller.signal.reason;
-      const finished = session.tokens.then(
-        (response) => this.completeAttempt(provider, response),
-        (err: unknown) => this.failAttempt(provider, err),
-      );
+      const run: LinkingRun = {
+        session,
+        controller,
+        finished: Promise.resolve(this.current),
+        replaceAccount: this.startingReplaces,
+        before: { stored: this.stored, error: this.lastError, state: this.state },
+      };
+      run.finished = this.follow(run, context);
       // A listener that throws must not become an unhandled rejection that stops Node-RED.
-      finished.catch((err: unknown) => this.log.error(`[${this.slug}] ${(err as Error).message}`));
-      this.attempt = { session, controller, finished };
+      run.finished.catch((err: unknown) => this.log.error(`[${this.slug}] ${(err as Error).message}`));
+      this.attempt = run;
       this.lastError = null;
       this.log.info(`[${this.slug}] linking started; code expires ${iso(session.expiresAt)}`);
       this.changed('pending', { event_type: 'linking_started', code_expires_at: iso(session.expiresAt) });
-      return { pending: this.current, finished };
+      return { pending: this.current, finished: run.finished };
     } finally {
       this.startingController = undefined;
     }
@@ -119,6 +130,54 @@ export class Link extends TokenKeeper {
         : `[${this.slug}] code entered; waiting for the sign-in`,
     );
     this.changed('pending');
+  }
+
+  /** A code to show: the provider's device flow, else the pairing page. */
+  private async openSession(context: LinkingContext): Promise<LinkingSession> {
+    const { provider } = context;
+    if (provider.flow === 'device') {
+      return deviceFlow(context).catch((err: unknown) => this.fallBack(context, err));
+    }
+    if (!this.options.pairing) {
+      throw new LinkError('unsupported', `${provider.displayName} needs the pairing page, which is not available here.`);
+    }
+    return this.options.pairing(context);
+  }
+
+  /**
+   * The provider refused its device flow to this app: under `flow: auto` the pairing page takes
+   * over where it can; else the refusal, which names the setting to change, ends the attempt.
+   */
+  private fallBack(context: LinkingContext, err: unknown): Promise<LinkingSession> {
+    const { provider } = context;
+    const pairing = this.options.pairing;
+    if (!(err instanceof LinkError && err.code === 'device_flow_refused' && provider.fallback === 'pairing' && pairing)) throw err;
+    if (context.signal.aborted) throw context.signal.reason;
+    this.log.info(`[${this.slug}] ${provider.displayName} refused its device flow; using the pairing page instead`);
+    return pairing(context);
+  }
+
+  /** Waits for the attempt's tokens; a device flow refused after its code was shown gives way to the pairing page. */
+  private async follow(run: LinkingRun, context: LinkingContext): Promise<Snapshot> {
+    const { provider } = context;
+    let mayFallBack = provider.flow === 'device';
+    for (;;) {
+      let response: oauth.TokenEndpointResponse;
+      try {
+        response = await run.session.tokens;
+      } catch (err) {
+        if (!mayFallBack) return this.failAttempt(provider, err);
+        mayFallBack = false;
+        try {
+          run.session = await this.fallBack(context, err);
+        } catch (refused) {
+          return this.failAttempt(provider, refused);
+        }
+        this.changed('pending', { event_type: 'linking_started', code_expires_at: iso(run.session.expiresAt) });
+        continue;
+      }
+      return this.completeAttempt(provider, response, run);
+    }
   }
 
   /**
@@ -202,7 +261,7 @@ export class Link extends TokenKeeper {
     return this.providerPromise;
   }
 
-  private async completeAttempt(provider: Provider, response: oauth.TokenEndpointResponse): Promise<Snapshot> {
+  private async completeAttempt(provider: Provider, response: oauth.TokenEndpointResponse, run: LinkingRun): Promise<Snapshot> {
     const now = this.clock.now();
     const { expiry } = provider.profile;
     const tokens = toTokenSet(response, null, now, expiry.kind === 'fixed');
@@ -215,36 +274,80 @@ export class Link extends TokenKeeper {
       this.log.warn(`[${this.slug}] linked, but the account name could not be read: ${problem.message}`);
     }
     const previous = this.stored?.account ?? null;
+    const accountChanged = isAccountChange(previous, account);
+    if (accountChanged && !run.replaceAccount && this.options.accountChange !== 'allow') {
+      return this.refuseAccount(provider, tokens, accountChangeRefused(provider.displayName, previous!, account!));
+    }
     const record: StoredLink = { tokens, account, problem: null };
     if (expiry.kind === 'fixed') record.tokens.refreshExpiresAt = now + expiry.afterApprovalMs;
     try {
-      await this.options.store.write(this.id, record);
+      await this.storeNewLink(record, () => {
+        this.attempt = null;
+        this.generation++;
+        this.stored = record;
+        this.timing.restart();
+        this.lastError = null;
+        this.log.info(`[${this.slug}] linked${account ? ` as ${account.name}` : ''}`);
+        this.changed('linked', {
+          event_type: 'linked',
+          account,
+          account_changed: accountChanged,
+          previous_account: accountChanged ? previous : null,
+        });
+        this.scheduleWake();
+      });
     } catch (err) {
+      if (this.stored === record) throw err;
       return this.failAttempt(provider, new LinkError('store_failed', `The link could not be saved: ${(err as Error).message}`));
     }
-    this.attempt = null;
-    this.generation++;
-    this.stored = record;
-    this.timing.restart();
-    this.lastError = null;
-    const accountChanged = Boolean(previous && account && previous.id !== account.id);
-    this.log.info(`[${this.slug}] linked${account ? ` as ${account.name}` : ''}`);
-    this.changed('linked', {
-      event_type: 'linked',
-      account,
-      account_changed: accountChanged,
-      previous_account: accountChanged ? previous : null,
-    });
-    this.scheduleWake();
     return this.current;
+  }
+
+  /**
+   * Writes a new link, then `install`s it, while no refresh of the old one runs: one already talking
+   * to the provider lands first (its rotated token must not be lost if this write fails), and one
+   * asked for during the write waits and gets the new tokens, or the old ones (refreshed if they
+   * ran out) when the write failed.
+   */
+  private async storeNewLink(record: StoredLink, install: () => void): Promise<void> {
+    while (this.inflightRefresh) await this.inflightRefresh.catch(() => undefined);
+    let handOver!: (tokens: TokenSet | Promise<TokenSet>) => void;
+    const handover = new Promise<TokenSet>((resolve) => (handOver = resolve));
+    handover.catch(() => undefined);
+    this.inflightRefresh = handover;
+    try {
+      await this.options.store.write(this.id, record);
+    } catch (err) {
+      this.inflightRefresh = undefined;
+      const old = this.stored;
+      handOver(old && !old.problem && isFresh(old.tokens, this.clock.now()) ? old.tokens : this.refreshTokens());
+      // A wake that joined the write went with it: arm the old link's next one again.
+      this.scheduleWake();
+      throw err;
+    }
+    this.inflightRefresh = undefined;
+    try {
+      install();
+    } finally {
+      handOver(record.tokens);
+    }
+  }
+
+  /** The relink signed in as someone else: the new tokens are revoked where the provider can, the old link stays. */
+  private async refuseAccount(provider: Provider, tokens: TokenSet, problem: LinkError): Promise<Snapshot> {
+    const notTold = provider.canRevoke ? await revokeAtProvider(provider, tokens) : null;
+    if (notTold) this.log.warn(`[${this.slug}] the other account's tokens could not be revoked: ${notTold.code}`);
+    return this.failAttempt(provider, problem);
   }
 
   private failAttempt(provider: Provider, err: unknown): Snapshot {
     const problem = toLinkError(err, provider.displayName);
+    const run = this.attempt;
     this.attempt = null;
     if (problem.code === 'closed') return this.current;
     const cancelled = problem.code === 'cancelled';
-    this.lastError = cancelled ? null : problem;
+    // A cancelled attempt leaves the link's error as it was, unless a refresh has changed the link since.
+    this.lastError = !cancelled ? problem : run && run.before.stored === this.stored ? run.before.error : this.lastError;
     this.log.info(`[${this.slug}] linking ended: ${problem.code}`);
     const event: EventBody | undefined =
       problem.code === 'code_expired' || problem.code === 'access_denied'
@@ -252,12 +355,14 @@ export class Link extends TokenKeeper {
         : cancelled
           ? undefined
           : { event_type: 'error', error: problem.toJSON() };
-    return event ? this.changed(this.restingState(), event) : this.changed(this.restingState());
+    const state = this.restingState(run);
+    return event ? this.changed(state, event) : this.changed(state);
   }
 
   /** The state to return to when an attempt ends without a new link. */
-  private restingState(): LinkState {
-    if (!this.stored) return 'unlinked';
+  private restingState(run: LinkingRun | null): LinkState {
+    // Unreadable tokens (nothing loaded) still need a relink after an attempt that failed.
+    if (!this.stored) return run?.before.stored === null && run.before.state === 'relink_required' ? 'relink_required' : 'unlinked';
     if (this.stored.problem) return 'relink_required';
     return isFresh(this.stored.tokens, this.clock.now()) || this.timing.failures === 0 ? 'linked' : 'error';
   }

@@ -28,6 +28,11 @@ export interface Provider {
   displayName: string;
   config: oauth.Configuration;
   flow: LinkingFlow;
+  /**
+   * The flow to use instead when the provider refuses its device flow to this app: the pairing page
+   * under `flow: auto` when there is an authorization endpoint, else null.
+   */
+  fallback: LinkingFlow | null;
   scope: string;
   canRevoke: boolean;
   /** Reads the linked account's identity with a fresh access token. */
@@ -91,11 +96,14 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
   // `service_documentation` or `jwks_uri` on http never opens the way for anything else.
   if (insecure) openidClient().allowInsecureRequests(config);
 
+  const choice = settings.flow ?? 'auto';
+  const flow = chooseFlow(choice, profile, server, displayName);
   return {
     profile,
     displayName,
     config,
-    flow: chooseFlow(settings.flow ?? 'auto', profile, server, displayName),
+    flow,
+    fallback: choice === 'auto' && flow === 'device' && server.authorization_endpoint ? 'pairing' : null,
     scope: settings.scope?.trim() || profile.defaultScope,
     canRevoke: Boolean(server.revocation_endpoint),
     fetchAccount: accountReader(config, profile),
@@ -119,6 +127,22 @@ function chooseFlow(
     throw new LinkError('config', 'The pairing flow needs an authorization endpoint.');
   }
   return flow;
+}
+
+/**
+ * The provider refused its device flow to this app (`detail` says how). The words name the setting
+ * to change at the provider, and the pairing page as the other way.
+ */
+export function deviceFlowRefused(provider: Pick<Provider, 'displayName' | 'profile' | 'config'>, detail: string): LinkError {
+  const setting = provider.profile.deviceFlowSetting ?? 'Allow the device authorization grant for this client at the provider';
+  const endpoint = provider.config.serverMetadata().authorization_endpoint ? '' : ' and fill in the authorization endpoint';
+  // The same answer comes for a wrong client id or secret.
+  const credentials = /invalid_client|401/.test(detail) ? 'Check the client id and secret. If they are right: ' : '';
+  return new LinkError(
+    'device_flow_refused',
+    `${provider.displayName} refused its device flow to this app (${detail}). ${credentials}${setting}; or set the ` +
+      `account-link node's Flow to "pairing page"${endpoint}.`,
+  );
 }
 
 const METADATA_FIELDS: [keyof Endpoints, keyof oauth.ServerMetadata][] = [

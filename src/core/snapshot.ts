@@ -68,19 +68,27 @@ export const LINK_EVENT_TYPES: readonly LinkEventType[] = [
 ];
 
 /**
- * Builds the spoken/displayed prompt; the Node-RED layer passes a localized one. `waitingFor` is
- * `sign_in` once the code was entered (then `code` is empty).
+ * Builds the spoken/displayed prompt; the Node-RED layer passes a localized one. `relink` is true
+ * while an account that is (or was) linked is being linked again; `waitingFor` is `sign_in` once the
+ * code was entered (then `code` is empty).
  */
-export type PromptFormatter = (parts: { provider: string; url: string; code: string; waitingFor?: 'code' | 'sign_in' }) => string;
+export type PromptFormatter = (parts: {
+  provider: string;
+  url: string;
+  code: string;
+  relink?: boolean;
+  waitingFor?: 'code' | 'sign_in';
+}) => string;
 
 /**
- * The prompt in English: "To link Spotify, open 192.168.1.20:1880/link and enter BDWP-HQPK", and
- * once the code was entered "Waiting for the sign-in to Spotify on the phone where the code was entered".
+ * The prompt in English: "To link Spotify, open 192.168.1.20:1880/link and enter BDWP-HQPK" ("To
+ * relink …"), and once the code was entered "Waiting for the sign-in to Spotify on the phone where
+ * the code was entered".
  */
-export const englishPrompt: PromptFormatter = ({ provider, url, code, waitingFor }) =>
+export const englishPrompt: PromptFormatter = ({ provider, url, code, relink, waitingFor }) =>
   waitingFor === 'sign_in'
     ? `Waiting for the sign-in to ${provider} on the phone where the code was entered`
-    : `To link ${provider}, open ${url.replace(/^https?:\/\//, '')} and enter ${code}`;
+    : `To ${relink ? 'relink' : 'link'} ${provider}, open ${url.replace(/^https?:\/\//, '')} and enter ${code}`;
 
 /** Epoch ms as an ISO string; null stays null. */
 export function iso(epochMs: number | null | undefined): string | null {
@@ -123,7 +131,13 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     refresh_expires_at: iso(tokens?.refreshExpiresAt),
     scopes: tokens?.scope ? tokens.scope.split(/\s+/).filter(Boolean) : null,
     prompt: session
-      ? parts.formatPrompt({ provider: parts.providerName, url: session.verificationUri, code: code?.userCode ?? '', waitingFor: signIn ? 'sign_in' : 'code' })
+      ? parts.formatPrompt({
+          provider: parts.providerName,
+          url: session.verificationUri,
+          code: code?.userCode ?? '',
+          relink: Boolean(stored),
+          waitingFor: signIn ? 'sign_in' : 'code',
+        })
       : null,
     error: parts.error?.toJSON() ?? null,
     updated_at: new Date(parts.updatedAt).toISOString(),

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Link, LinkError, type ProviderSettings, type Snapshot } from '../core/index.js';
+import { Link, LinkError, type AccountChangePolicy, type ProviderSettings, type Snapshot } from '../core/index.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import type { AccountLinkConfigNode } from './config-node.js';
 import { forgetRemovedLinks } from './forget-removed-links.js';
@@ -21,6 +21,7 @@ interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret'>
   redirectUri?: string;
   mqtt?: string;
   language?: string;
+  accountChange?: AccountChangePolicy;
 }
 
 interface Credentials {
@@ -81,6 +82,7 @@ export = function accountLink(RED: NodeAPI): void {
         logger: nodeLogger(node),
         pairing: pairing.methodFor(node, { publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, source: () => link }),
         formatPrompt: promptFormatter(RED, config.language),
+        accountChange: config.accountChange === 'allow' ? 'allow' : 'refuse',
       });
       link.on('snapshot', publish);
       pairing.expect(node, settings);

@@ -1,5 +1,15 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { LinkError, refusedReply, runAction, toLinkError, type ActionReply, type Link, type LinkAction, type Snapshot } from '../core/index.js';
+import {
+  LinkError,
+  refusedReply,
+  runAction,
+  toLinkError,
+  type ActionOptions,
+  type ActionReply,
+  type Link,
+  type LinkAction,
+  type Snapshot,
+} from '../core/index.js';
 import { accountLinkNode } from './config-node.js';
 import { badgeFor } from './status-badge.js';
 
@@ -7,15 +17,21 @@ export interface ActionNodeDef extends NodeDef {
   account: string;
 }
 
+/** An action with its options (the start node's `msg.replace_account`). */
+export interface ActionCall {
+  action: LinkAction;
+  options: ActionOptions;
+}
+
 /**
- * Which action of the table one message asks for. It may add to the message first (the status
- * node's token) and throws a LinkError to refuse the message.
+ * Which action of the table one message asks for, with its options if it has any. It may add to
+ * the message first (the status node's token) and throws a LinkError to refuse the message.
  */
 export type ActionRequest<TDef extends ActionNodeDef> = (context: {
   config: TDef;
   link: Link;
   msg: NodeMessageInFlow;
-}) => LinkAction | Promise<LinkAction>;
+}) => LinkAction | ActionCall | Promise<LinkAction>;
 
 /**
  * The message for a reply, in the shape every surface answers with: the snapshot as payload, the
@@ -29,9 +45,12 @@ export function replyMessage<T extends NodeMessage>(msg: T, reply: ActionReply, 
   return msg;
 }
 
-/** The reply for how a `start` ended: an attempt that ended without a link failed. */
+/**
+ * The reply for how a `start` ended: an attempt that ended without a new link failed, even when an
+ * old link stays (a declined relink, or one refused as another account, ends `linked` with `error`).
+ */
 function finalReply(started: ActionReply, final: Snapshot): ActionReply {
-  const failure = final.state === 'linked' ? null : final.error;
+  const failure = final.state === 'linked' && !final.error ? null : final.error;
   return { ...started, status: failure ? 'error' : 'ok', data: final, error: failure };
 }
 
@@ -75,8 +94,9 @@ export function registerActionNode<TDef extends ActionNodeDef>(
 
     /** Runs what `msg` asks for and sends the reply (a failed one is only returned); resolves with the last reply. */
     const answer = (link: Link, msg: NodeMessageInFlow, send: (msg: NodeMessage) => void): Promise<ActionReply> => {
-      const respond = (action: LinkAction): Promise<ActionReply> =>
-        runAction(link, action).then(({ reply, finished }) => {
+      const respond = (requested: LinkAction | ActionCall): Promise<ActionReply> => {
+        const { action, options } = typeof requested === 'string' ? { action: requested, options: {} } : requested;
+        return runAction(link, action, options).then(({ reply, finished }) => {
           replyMessage(msg, reply, link.slug, action);
           if (reply.status === 'error') return reply;
           if (!finished) {
@@ -90,15 +110,16 @@ export function registerActionNode<TDef extends ActionNodeDef>(
             return final;
           });
         });
+      };
       // Most requests are known at once: no extra turn of the event loop, as the status node sits on hot paths.
-      let requested: LinkAction | Promise<LinkAction>;
+      let requested: LinkAction | ActionCall | Promise<LinkAction>;
       try {
         requested = request({ config, link, msg });
       } catch (err) {
         // A refused message (the start node's unknown payload) fails like any other action.
         return Promise.reject(err);
       }
-      return typeof requested === 'string' ? respond(requested) : requested.then(respond);
+      return requested instanceof Promise ? requested.then(respond) : respond(requested);
     };
 
     node.on('input', (msg, send, done) => {

@@ -1,6 +1,18 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
-import { LINK_ACTIONS, onFirstUse, profileSummaries, redirectUriProblem, runAction, toLinkError, type Link } from '../core/index.js';
+import {
+  actionOptions,
+  LINK_ACTIONS,
+  LinkError,
+  onFirstUse,
+  profileSummaries,
+  redirectUriProblem,
+  refusedReply,
+  runAction,
+  toLinkError,
+  type ActionOptions,
+  type Link,
+} from '../core/index.js';
 import { accountLinkNode } from './config-node.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { uiPort } from './runtime-settings.js';
@@ -16,7 +28,7 @@ const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
  * - `GET account-link/info?provider&publicUrl&redirectUri`: the addresses the runtime would use.
  * - `GET account-link/:id`: the snapshot. `GET account-link/:id/qr`: the code's address as a PNG.
  * - `POST account-link/:id/<start|cancel|refresh|revoke|status>`: the action's `ActionReply`,
- *   200 when ok, 400 when it failed.
+ *   200 when ok, 400 when it failed. `start` takes `{"replace_account": true}` as its JSON body.
  * A node that is not deployed answers 404 `{error}` (`not_deployed`), one that failed to start 409 `{error}`.
  */
 export function registerAdminRoutes(RED: NodeAPI): void {
@@ -71,8 +83,24 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     RED.httpAdmin.post(`/account-link/:id/${action}`, write, async (req, res) => {
       const link = await withLink(req, res);
       if (!link) return;
-      const { reply } = await runAction(link, action);
+      let options: ActionOptions;
+      try {
+        options = bodyOptions(req.body);
+      } catch (err) {
+        res.status(400).json(refusedReply(link.snapshot(), toLinkError(err, link.snapshot().provider)));
+        return;
+      }
+      const { reply } = await runAction(link, action, options);
       res.status(reply.status === 'ok' ? 200 : 400).json(reply);
     });
   }
+}
+
+/** The options in an action's body: none, or a JSON object such as `{"replace_account": true}`. */
+function bodyOptions(body: unknown): ActionOptions {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new LinkError('bad_request', 'The request body must be empty or a JSON object like {"replace_account": true}.');
+  }
+  return actionOptions(body as { replace_account?: unknown });
 }

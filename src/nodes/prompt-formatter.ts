@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { NodeAPI } from 'node-red';
 import { englishPrompt, type PromptFormatter } from '../core/index.js';
 
-type PromptKey = 'prompt' | 'promptSignIn';
+/** The catalog keys of the prompt: linking for the first time or again, or waiting for the sign-in. */
+type PromptKey = 'prompt' | 'promptRelink' | 'promptSignIn';
 
 /**
  * The spoken/displayed prompt in the node's `language`, or the runtime's when it is empty: the
@@ -13,7 +14,7 @@ type PromptKey = 'prompt' | 'promptSignIn';
  */
 export function promptFormatter(RED: NodeAPI, language: string | undefined): PromptFormatter {
   return (parts) => {
-    const key: PromptKey = parts.waitingFor === 'sign_in' ? 'promptSignIn' : 'prompt';
+    const key: PromptKey = parts.waitingFor === 'sign_in' ? 'promptSignIn' : parts.relink ? 'promptRelink' : 'prompt';
     const values = { provider: parts.provider, code: parts.code, url: parts.url.replace(/^https?:\/\//, '') };
     const template = language ? promptTemplate(language, key) : undefined;
     if (template) return template.replace(/__(\w+)__/g, (whole, name: string) => values[name as keyof typeof values] ?? whole);

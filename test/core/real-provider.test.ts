@@ -1,32 +1,18 @@
 import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
-import { Link } from '../../src/core/link.js';
+import type { Link } from '../../src/core/link.js';
 import type { ProviderSettings } from '../../src/core/providers.js';
-import { cleanupTempDirs, makeLink } from '../helpers/core-fixtures.js';
-import { ManualClock } from '../helpers/manual-clock.js';
+import { makeLink, useRealProvider } from '../helpers/core-fixtures.js';
+import type { ManualClock } from '../helpers/manual-clock.js';
 import { DEVICE_CODE_GRANT, startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 
 /** The linking engine against a real authorization server (oidc-provider) on loopback. */
 describe('core: Link against a real OIDC provider', function () {
+  const suite = useRealProvider({ accessTokenTtl: 60 });
+  const { links } = suite;
   let provider: TestProvider;
   let clock: ManualClock;
-  const links: Link[] = [];
-
-  before(async () => {
-    provider = await startTestProvider({ accessTokenTtl: 60 });
-  });
-  after(async () => {
-    await provider.close();
-    await cleanupTempDirs();
-  });
-  beforeEach(() => {
-    // Real HTTP to the provider and fsync between timers: give each chain time to arm its next timer.
-    clock = new ManualClock({ idleMs: 300 });
-    provider.requests.length = 0;
-  });
-  afterEach(async () => {
-    await Promise.all(links.splice(0).map((l) => l.close()));
-  });
+  beforeEach(() => ({ provider, clock } = suite));
 
   function settings(overrides: Partial<ProviderSettings> = {}): ProviderSettings {
     return { provider: 'oidc', issuer: provider.issuer, clientId: provider.clientId, ...overrides };
@@ -245,10 +231,10 @@ describe('core: Link against a real OIDC provider', function () {
     assert.notEqual(await second.link.accessToken(), token);
   });
 
-  it('relinking as another person reports account_changed; the old link works until then', async () => {
+  it('relinking as another person, allowed once, reports account_changed; the old link works until then', async () => {
     const { link, rec } = await newLink();
     await linkAs(link, 'alice');
-    const { pending, finished } = await link.start();
+    const { pending, finished } = await link.start({ replaceAccount: true });
     assert.equal(pending.state, 'pending');
     assert.deepEqual(pending.account, { id: 'alice', name: 'Alice' });
     assert.ok(await link.accessToken(), 'existing link stays usable while a new one is pending');

@@ -134,12 +134,13 @@ describe('editor script', () => {
     const config = types.get('account-link')!;
     assert.equal(config.category, 'config');
     assert.deepEqual(Object.keys(config.defaults).sort(), [
-      'authorizationEndpoint', 'clientId', 'deviceAuthorizationEndpoint', 'flow', 'issuer', 'language', 'link', 'mqtt',
+      'accountChange', 'authorizationEndpoint', 'clientId', 'deviceAuthorizationEndpoint', 'flow', 'issuer', 'language', 'link', 'mqtt',
       'name', 'provider', 'publicUrl', 'redirectUri', 'revocationEndpoint', 'scope', 'tokenEndpoint', 'userinfoEndpoint',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(config.credentials)), { clientSecret: { type: 'password' } });
     assert.equal(config.defaults.mqtt.type, 'account-link-mqtt');
     assert.equal(config.defaults.mqtt.required, false);
+    assert.equal(config.defaults.accountChange.value, 'refuse');
     for (const type of NODE_TYPES.slice(1)) {
       const def = types.get(type)!;
       assert.equal(def.category, 'account link', type);

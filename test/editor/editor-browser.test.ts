@@ -183,7 +183,18 @@ describe('editor in headless Chromium', function () {
     await page.waitForFunction(() => document.querySelector('#node-config-account-link-state')?.textContent === 'Linked', null, { timeout: 20_000 });
     assert.match((await page.textContent('#node-config-account-link-body'))!, /Linked as Alice/);
     assert.equal(await page.$('#node-config-account-link-qr'), null, 'QR gone once linked');
+    assert.equal((await page.textContent('#node-config-account-link-start-label'))!.trim(), 'Relink');
+    assert.equal(await page.inputValue('#node-config-input-accountChange'), 'refuse', 'a node saved without the property refuses');
     await shot(page, 'config-linked');
+
+    // "Link a different account": this one attempt may switch to Bob.
+    await page.click('#node-config-account-link-replace');
+    await page.waitForSelector('.account-link-code');
+    assert.ok(!(await page.isVisible('#node-config-account-link-replace')), 'hidden while a code is shown');
+    await provider.approveDevice((await page.textContent('.account-link-code'))!.trim(), { accountId: 'bob' });
+    await page.waitForFunction(() => /Linked as Bob/.test(document.querySelector('#node-config-account-link-body')?.textContent ?? ''), null, {
+      timeout: 20_000,
+    });
 
     await page.click('#node-config-account-link-revoke');
     await page.click('.red-ui-notification button.primary');

@@ -6,6 +6,8 @@ import type { LinkOptions } from '../../src/core/link-types.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { LinkEvent, LinkEventType, Snapshot } from '../../src/core/snapshot.js';
 import { TokenStore } from '../../src/core/store.js';
+import { startTestProvider, type TestProvider, type TestProviderOptions } from '../../demo/sign-in-server.js';
+import { ManualClock } from './manual-clock.js';
 
 /** A fresh temporary folder; `cleanup()` removes every folder made so far. */
 export async function tempDir(prefix = 'account-link-test-'): Promise<string> {
@@ -81,4 +83,37 @@ export async function makeLink(
   });
   rec.attach(link);
   return { link, store, rec };
+}
+
+/** What `useRealProvider` keeps for the running test: the provider, a fresh clock, links to close. */
+export interface RealProviderSuite {
+  provider: TestProvider;
+  clock: ManualClock;
+  /** Links pushed here are closed after each test. */
+  links: Link[];
+}
+
+/**
+ * Mocha hooks for a suite against the real authorization server (oidc-provider): one provider for
+ * the suite, with its records emptied, a ManualClock and no open link for each test.
+ */
+export function useRealProvider(options: TestProviderOptions = {}): RealProviderSuite {
+  const suite = { links: [] as Link[] } as RealProviderSuite;
+  before(async () => {
+    suite.provider = await startTestProvider(options);
+  });
+  after(async () => {
+    await suite.provider.close();
+    await cleanupTempDirs();
+  });
+  beforeEach(() => {
+    // Real HTTP to the provider and fsync between timers: give each chain time to arm its next timer.
+    suite.clock = new ManualClock({ idleMs: 300 });
+    suite.provider.requests.length = 0;
+    suite.provider.revoked.length = 0;
+  });
+  afterEach(async () => {
+    await Promise.all(suite.links.splice(0).map((link) => link.close()));
+  });
+  return suite;
 }

@@ -13,6 +13,7 @@ export const github = profile({
   consoleUrl: 'https://github.com/settings/developers',
   manageUrl: 'https://github.com/settings/applications',
   hints: ['githubDevice'],
+  deviceFlowSetting: 'In the GitHub app\'s settings, tick "Enable Device Flow"',
   account: {
     url: 'https://api.github.com/user',
     read: (user) => account(user.id, user.name ?? user.login),

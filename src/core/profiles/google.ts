@@ -16,4 +16,8 @@ export const google = profile({
   consoleUrl: 'https://console.cloud.google.com/apis/credentials',
   manageUrl: 'https://myaccount.google.com/permissions',
   hints: ['googleSecret'],
+  // The account chooser; `consent` and `offline` because Google sends a refresh token only when the
+  // person consents, and a relink through the pairing page must get one too.
+  authorizeParams: { prompt: 'select_account consent', access_type: 'offline' },
+  deviceFlowSetting: 'In the Google Cloud console the OAuth client must be of type "TVs and Limited Input devices"',
 });

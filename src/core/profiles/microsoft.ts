@@ -14,4 +14,7 @@ export const microsoft = profile({
   consoleUrl: 'https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade',
   manageUrl: 'https://account.live.com/consent/Manage',
   hints: ['microsoftTenant'],
+  authorizeParams: { prompt: 'select_account' },
+  deviceFlowSetting:
+    'In the app registration (Microsoft Entra), under Authentication, set "Allow public client flows" to Yes; a Conditional Access policy that blocks device code flow needs the pairing page instead',
 });

@@ -64,8 +64,17 @@ export interface ProviderProfile {
   /** Catalog keys (`account-link.hint.<key>`) of the setup hints the dialog shows for this provider. */
   hints: readonly string[];
   expiry: ExpiryModel;
-  /** Extra authorization-request parameters for the pairing page. */
+  /**
+   * Extra authorization-request parameters for the pairing page. Where the provider has an account
+   * chooser, every (re)link asks for it, so a phone signed in to another account does not link that
+   * one silently.
+   */
   authorizeParams: Readonly<Record<string, string>>;
+  /**
+   * The setting at the provider that allows this app its device flow, in words (GitHub's "Enable
+   * Device Flow"): named when the provider refuses the device flow. Null: a generic sentence.
+   */
+  deviceFlowSetting: string | null;
   /** How the account is read; null means the OIDC userinfo endpoint, when there is one. */
   account: AccountEndpoint | null;
   /** Which flow `flow: auto` picks, given the endpoints the provider turned out to have. */
@@ -93,6 +102,7 @@ export function profile(overrides: Partial<ProviderProfile> & Pick<ProviderProfi
     hints: [],
     expiry: { kind: 'none' },
     authorizeParams: {},
+    deviceFlowSetting: null,
     account: null,
     autoFlow: ({ device }) => (device ? 'device' : 'pairing'),
     suggestRedirectUri: ({ publicUrl, httpNodeRoot }) => defaultRedirectUri(publicUrl, httpNodeRoot),

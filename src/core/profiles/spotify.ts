@@ -18,6 +18,8 @@ export const spotify = profile({
   manageUrl: 'https://www.spotify.com/account/apps/',
   hints: ['spotifyUsers'],
   expiry: { kind: 'fixed', afterApprovalMs: 180 * DAY_MS },
+  // Spotify otherwise approves silently as whoever is signed in on the phone.
+  authorizeParams: { show_dialog: 'true' },
   account: {
     url: 'https://api.spotify.com/v1/me',
     read: (me) => account(me.id, me.display_name ?? me.id),

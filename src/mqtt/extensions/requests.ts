@@ -1,5 +1,15 @@
 import type { IPublishPacket } from 'mqtt';
-import { isLinkAction, LINK_ACTIONS, LinkError, refusedReply, runAction, type ActionReply, type ErrorSummary } from '../../core/index.js';
+import {
+  actionOptions,
+  isLinkAction,
+  LINK_ACTIONS,
+  LinkError,
+  refusedReply,
+  runAction,
+  type ActionOptions,
+  type ActionReply,
+  type ErrorSummary,
+} from '../../core/index.js';
 import { Extension, type Followed, type PublisherContext } from '../extension.js';
 import { isAllowedResponseTopic } from '../topics.js';
 
@@ -66,7 +76,7 @@ export class Requests extends Extension {
     } else if (this.commands === 'status' && action !== 'status') {
       reply = { ...refusedReply(link.snapshot(), new LinkError('forbidden', STATUS_ONLY)), transaction: request.transaction };
     } else {
-      reply = { ...(await runAction(link, action)).reply, transaction: request.transaction };
+      reply = { ...(await runAction(link, action, request.options)).reply, transaction: request.transaction };
     }
     const body = JSON.stringify(reply);
     this.ctx.send(topics.response(action), body, false, { contentType: 'application/json' });
@@ -91,13 +101,16 @@ function quoted(topic: string): string {
   return JSON.stringify(topic.length > 120 ? `${topic.slice(0, 119)}…` : topic);
 }
 
-/** An empty payload, or a JSON object whose optional `transaction` is echoed in the reply. */
-export function parseRequest(payload: Buffer): { transaction: unknown } | { error: ErrorSummary } {
+/**
+ * An empty payload, or a JSON object whose optional `transaction` is echoed in the reply and whose
+ * optional `replace_account` (start) lets the attempt link a different account.
+ */
+export function parseRequest(payload: Buffer): { transaction: unknown; options: ActionOptions } | { error: ErrorSummary } {
   if (payload.length > MAX_REQUEST_BYTES) {
     return { error: { code: 'bad_request', message: `The request is larger than ${MAX_REQUEST_BYTES} bytes.` } };
   }
   const text = payload.toString('utf8').trim();
-  if (text === '') return { transaction: null };
+  if (text === '') return { transaction: null, options: {} };
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -105,5 +118,10 @@ export function parseRequest(payload: Buffer): { transaction: unknown } | { erro
     return { error: { code: 'bad_request', message: NOT_AN_OBJECT } };
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return { error: { code: 'bad_request', message: NOT_AN_OBJECT } };
-  return { transaction: (body as { transaction?: unknown }).transaction ?? null };
+  try {
+    return { transaction: (body as { transaction?: unknown }).transaction ?? null, options: actionOptions(body) };
+  } catch (err) {
+    // actionOptions refuses only with a LinkError (bad_request).
+    return { error: (err as LinkError).toJSON() };
+  }
 }
