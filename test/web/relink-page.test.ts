@@ -24,9 +24,7 @@ describe('web: relinking through the pairing page as another account', function 
   /** Shows a code, enters it on the page, signs in as `accountId`; the callback page and how the attempt ended. */
   async function pairAs(link: Awaited<ReturnType<PairingHub['newLink']>>['link'], accountId: string, language = 'en') {
     const { pending, finished } = await link.start();
-    const entered = await hub.request('/link', { form: { user_code: pending.user_code! } });
-    assert.equal(entered.status, 303);
-    const back = new URL(await provider.authorize(entered.location!, { accountId }));
+    const back = new URL(await provider.authorize(await hub.enterCode(pending.user_code!), { accountId }));
     const page = await hub.request(back.pathname + back.search, { headers: { 'accept-language': language } });
     return { page, done: await finished };
   }
