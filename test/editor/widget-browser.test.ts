@@ -13,7 +13,8 @@ import { freePort, packageRoot, prepareUserDir, spawnNodeRed } from '../../scrip
  * "Linked as …" by itself, refreshes, and revokes after a confirmation; nothing secret reaches the
  * page. Then a Node-RED without Dashboard 2.0: the package still works, the widget node says what it
  * needs and its dialog says what to install. Screenshots go to test-artifacts/editor (or
- * ACCOUNT_LINK_SHOTS=<dir>; docs/images/widget.png is made with ACCOUNT_LINK_SHOTS=docs/images).
+ * ACCOUNT_LINK_SHOTS=<dir>; the README's docs/images/widget.png and widget-linked.png come from
+ * here).
  */
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -45,7 +46,7 @@ async function startNodeRed(flows: object[], extraSettings: Record<string, unkno
   red.stderr!.on('data', (chunk) => (log += chunk));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; !/Started flows/.test(log); i++) {
-    if (i > 600 || red.exitCode !== null) throw new Error(`Node-RED did not start:\n${log}`);
+    if (i > 1200 || red.exitCode !== null) throw new Error(`Node-RED did not start:\n${log}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
@@ -84,7 +85,7 @@ async function presses(base: string): Promise<string[]> {
 }
 
 describe('Dashboard 2.0 widget in headless Chromium', function () {
-  this.timeout(120_000);
+  this.timeout(180_000);
   let provider: TestProvider;
   let browser: Browser | undefined;
 
@@ -144,7 +145,7 @@ describe('Dashboard 2.0 widget in headless Chromium', function () {
       });
 
       await page.goto(`${base}/dashboard/accounts`);
-      await page.waitForSelector('.ui-account-link .ual-state', { timeout: 30_000 });
+      await page.waitForSelector('.ui-account-link .ual-state', { timeout: 60_000 });
       assert.equal((await page.textContent('.ual-title'))!.trim(), 'Living room', "the account-link node's name");
       assert.equal((await page.textContent('.ual-state'))!.trim(), 'Not linked');
       assert.deepEqual(await page.$$eval('.ui-account-link .ual-buttons .v-btn', (els) => els.map((el) => el.textContent!.trim())), ['Link account']);
@@ -221,7 +222,7 @@ describe('Dashboard 2.0 widget in headless Chromium', function () {
       const context = await browser!.newContext({ viewport: { width: 900, height: 640 }, locale: 'de-DE' });
       const page = await context.newPage();
       await page.goto(`${red.base}/dashboard/accounts`);
-      await page.waitForSelector('.ui-account-link .ual-state', { timeout: 30_000 });
+      await page.waitForSelector('.ui-account-link .ual-state', { timeout: 60_000 });
       assert.equal((await page.textContent('.ual-state'))!.trim(), 'Nicht verknüpft');
       assert.equal((await page.textContent('.ual-start'))!.trim(), 'Konto verknüpfen');
       await context.close();
@@ -233,7 +234,7 @@ describe('Dashboard 2.0 widget in headless Chromium', function () {
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(err.message));
       await page.goto(`${red.base}/`);
-      await page.waitForFunction(() => (window as any).RED?.nodes?.node('widget1') && (window as any).RED.nodes.getType('ui-group'), null, { timeout: 30_000 });
+      await page.waitForFunction(() => (window as any).RED?.nodes?.node('widget1') && (window as any).RED.nodes.getType('ui-group'), null, { timeout: 60_000 });
       // The link's badge, in words from account-link.json (another node set's catalog).
       await page.waitForFunction(() => (window as any).RED.nodes.node('widget1').status?.text === 'unlinked');
       await page.evaluate(() => (window as any).RED.editor.edit((window as any).RED.nodes.node('widget1')));
@@ -276,7 +277,7 @@ describe('Dashboard 2.0 widget in headless Chromium', function () {
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(err.message));
       await page.goto(`${base}/`);
-      await page.waitForFunction(() => (window as any).RED?.nodes?.node('widget1'), null, { timeout: 30_000 });
+      await page.waitForFunction(() => (window as any).RED?.nodes?.node('widget1'), null, { timeout: 60_000 });
       await page.waitForFunction(() => (window as any).RED.nodes.node('widget1').status?.text === 'needs Dashboard 2.0');
       await page.evaluate(() => (window as any).RED.editor.edit((window as any).RED.nodes.node('widget1')));
       await page.waitForSelector('#node-input-ui-account-link-no-dashboard:visible');
