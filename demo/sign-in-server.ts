@@ -27,6 +27,8 @@ export interface TestProviderOptions {
   deviceCodeTtl?: number;
   /** Refresh token lifetime in seconds (default 14 days). */
   refreshTokenTtl?: number;
+  /** Say that lifetime in token responses as `refresh_token_expires_in`, as GitHub does (default off). */
+  announceRefreshExpiry?: boolean;
   /** Accounts by id (default `alice` → "Alice", `bob` → "Bob"). */
   accounts?: Record<string, TestAccount>;
   /** Redirect URIs registered for both clients (more can be added with `addRedirectUri`). */
@@ -199,7 +201,8 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     }
     if (ctx.method === 'POST' && ctx.path === '/token') {
       const params = ctx.oidc?.params ?? {};
-      const body = ctx.body as { error?: unknown } | undefined;
+      const body = ctx.body as { error?: unknown; refresh_token?: unknown; refresh_token_expires_in?: number } | undefined;
+      if (options.announceRefreshExpiry && body?.refresh_token) body.refresh_token_expires_in = options.refreshTokenTtl ?? 14 * 24 * 3600;
       requests.push({
         grantType: String(params.grant_type ?? ''),
         clientId: typeof params.client_id === 'string' ? params.client_id : undefined,

@@ -1,10 +1,12 @@
 // Compiles src/ and lays out dist/ the way Node-RED loads a package: each node's .js with its
 // .html beside it, and locales/<lang>/ next to them (Node-RED looks for locales/ beside the .js).
+// Then Vite builds the Dashboard 2.0 widget (ui/) into resources/ (vite.config.mjs).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'dist');
@@ -21,3 +23,7 @@ for (const [from, to] of copies) {
   const source = path.join(root, from);
   if (existsSync(source)) cpSync(source, path.join(root, to), { recursive: true });
 }
+
+// The config is passed in, not loaded by Vite: loading it would bundle it into node_modules/.vite-temp.
+const { default: widget } = await import('../vite.config.mjs');
+await build({ ...widget, configFile: false });

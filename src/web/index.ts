@@ -44,3 +44,4 @@ export {
   type PairingPageOptions,
   type RouterLike,
 } from './pairing-page.js';
+export { widgetMessages, widgetTexts, type WidgetMessage, type WidgetTexts, type WidgetTextSection } from './widget-view.js';
