@@ -29,7 +29,7 @@ export interface WidgetButton {
   label: 'start' | 'relink' | 'cancel' | 'refresh' | 'revoke';
 }
 
-/** Link (or Link again), Cancel while a code is shown, Refresh when linked, Revoke while the hub holds tokens. */
+/** Link (or Relink), Cancel while a code is shown, Refresh when linked, Revoke while the hub holds tokens. */
 export function buttonsFor(snapshot: Snapshot | null): WidgetButton[] {
   if (!snapshot) return [];
   const { state } = snapshot;

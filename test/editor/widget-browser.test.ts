@@ -176,7 +176,7 @@ describe('Dashboard 2.0 widget in headless Chromium', function () {
       assert.ok(linked.refresh_expires_at, 'the provider announced when the grant ends');
       const relinkBy = new Date(linked.refresh_expires_at).toLocaleDateString('en-US', { year: 'numeric', month: 'long', day: 'numeric' });
       assert.equal((await page.textContent('.ual-relink-by'))!.trim(), `The provider ends this link on ${relinkBy}; link again before then.`);
-      assert.deepEqual(await page.$$eval('.ui-account-link .ual-buttons .v-btn', (els) => els.map((el) => el.textContent!.trim())), ['Link again', 'Refresh now', 'Revoke']);
+      assert.deepEqual(await page.$$eval('.ui-account-link .ual-buttons .v-btn', (els) => els.map((el) => el.textContent!.trim())), ['Relink', 'Refresh now', 'Revoke']);
       await shot(page, 'widget-linked', '.nrdb-ui-group');
 
       const refreshesBefore = provider.count('refresh_token');
