@@ -32,7 +32,10 @@ export type LinkErrorCode =
   | 'insecure_redirect_uri'
   | 'unknown_action'
   | 'bad_request'
-  | 'not_deployed';
+  | 'not_deployed'
+  | 'forbidden_host'
+  | 'unauthorized'
+  | 'quota_exceeded';
 
 /** Codes after which trying the same request again later can succeed. */
 const TRANSIENT: ReadonlySet<LinkErrorCode> = new Set<LinkErrorCode>([
