@@ -52,6 +52,8 @@ export class RateGate extends EventEmitter<{ change: [GateState] }> {
     private readonly providerName: string,
   ) {
     super();
+    // Every request node of the app listens; dozens are normal, not a leak.
+    this.setMaxListeners(0);
   }
 
   /**
