@@ -28,6 +28,10 @@ const ABOUT = {
   },
   mqtt: { what: 'MQTT publisher on loopback mosquitto', baseline: 'none' },
   pairing: { what: 'pairing page: provider callback → `linked`, 100 links', baseline: 'none' },
+  'request-throughput': {
+    what: '`account-link-request` msgs/s in embedded Node-RED, loopback API server',
+    baseline: 'core `http request` with a fixed Authorization header (keep-alive), same server and runtime',
+  },
   'require-time': {
     what: 'fresh `node -e "require(file)"` per node file, median',
     baseline: 'bare `node -e ""` process',

@@ -35,7 +35,10 @@ export type LinkErrorCode =
   | 'unknown_action'
   | 'bad_request'
   | 'forbidden'
-  | 'not_deployed';
+  | 'not_deployed'
+  | 'forbidden_host'
+  | 'unauthorized'
+  | 'quota_exceeded';
 
 /** Codes after which trying the same request again later can succeed. */
 const TRANSIENT: ReadonlySet<LinkErrorCode> = new Set<LinkErrorCode>([

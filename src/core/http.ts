@@ -126,23 +126,17 @@ async function refuseUnlessHome(url: string, host: string, lookup: HostLookup): 
   }
 }
 
-async function readCapped(
-  stream: { getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(): Promise<void> } } | null,
-  maxBytes: number,
-  host: string,
-): Promise<Buffer | null> {
+/**
+ * Reads a response body (a web stream or a Node stream) into one Buffer, refusing more than
+ * `maxBytes` with `response_too_large`; leaving the loop early cancels the stream.
+ */
+export async function readCapped(stream: AsyncIterable<Uint8Array> | null, maxBytes: number, host: string): Promise<Buffer | null> {
   if (!stream) return null;
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done || !value) break;
+  for await (const value of stream) {
     total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(host, maxBytes);
-    }
+    if (total > maxBytes) throw tooLarge(host, maxBytes);
     chunks.push(value);
   }
   return Buffer.concat(chunks, total);
@@ -157,7 +151,8 @@ function tooLarge(host: string, maxBytes: number): LinkError {
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-function transportError(err: unknown, host: string): LinkError {
+/** What went wrong on the way to `host` (timeout, refused, dropped, cancelled), as a LinkError with a code. */
+export function transportError(err: unknown, host: string): LinkError {
   let current: unknown = err;
   for (let depth = 0; depth < 6 && current; depth++) {
     const { code, name } = current as { code?: string; name?: string };

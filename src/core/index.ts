@@ -21,6 +21,23 @@ export {
 } from './actions.js';
 /** A dependency loaded the first time it is needed, not at start-up. */
 export { onFirstUse, openidClient, undici } from './on-first-use.js';
+/** Calling a linked account's API: the token only where it belongs, 401 renewal, one Retry-After queue per app. */
+export {
+  API_METHODS,
+  ApiRequester,
+  DEFAULT_API_MAX_BODY_BYTES,
+  type ApiLink,
+  type ApiMethod,
+  type ApiRequest,
+  type ApiRequesterOptions,
+  type ApiResponse,
+} from './api-request.js';
+/** Request bodies as core `http request` sends them, and response bodies as it hands them over. */
+export { decodeBody, encodeRequest, type EncodedRequest, type ResponseFormat } from './api-body.js';
+/** The Retry-After queue every request of one app waits in. */
+export { DEFAULT_RETRY_AFTER_MS, MAX_HOLD_MS, RateGate, gateFor, type GateOwner, type GateState } from './api-gate.js';
+/** Where a link's token may go. */
+export { parseAllowedHosts, tokenDestinations, tokenUrl, type HostEntry, type TokenDestinations } from './api-hosts.js';
 /** Time as the engine sees it: `systemClock` in production, a manual clock in tests. */
 export { systemClock, sleep, type Clock, type TimerHandle } from './clock.js';
 /** RFC 8628 device flow, and the shape every linking method (device flow, pairing page) has. */

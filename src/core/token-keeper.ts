@@ -69,6 +69,25 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
     return (await this.refreshTokens()).accessToken;
   }
 
+  /**
+   * A new access token because the provider's API refused `rejected` (HTTP 401): the one refresh
+   * that may go at once, joining any refresh under way. When `rejected` was already replaced, the
+   * current token is given without asking the provider; after a failed refresh, its error until the
+   * back-off allows the next.
+   */
+  async renewRejectedToken(rejected: string): Promise<string> {
+    this.assertOpen();
+    const stored = this.usableStored();
+    if (stored.tokens.accessToken !== rejected) return this.accessToken();
+    if (!this.inflightRefresh && this.timing.backingOff(this.clock.now()) && this.lastError) throw this.lastError;
+    return (await this.refreshTokens()).accessToken;
+  }
+
+  /** The provider as resolved for this link (profile, endpoints), for whoever calls its API. */
+  resolvedProvider(): Promise<Provider> {
+    return this.provider();
+  }
+
   protected refreshTokens(): Promise<TokenSet> {
     this.inflightRefresh ??= this.performRefresh().finally(() => {
       this.inflightRefresh = undefined;

@@ -1,7 +1,8 @@
-import QRCode from 'qrcode';
-import type { ErrorSummary, Snapshot } from '../core/index.js';
+import { onFirstUse, type ErrorSummary, type Snapshot } from '../core/index.js';
 import { findLocalesFolder, loadPageCatalogs } from './i18n.js';
 import { PAGE_LANGUAGES, type PageLanguage } from './languages.js';
+
+const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
 
 /**
  * What the Dashboard 2.0 widget `ui-account-link` is sent, live (`msg-input:<id>`) and on page load
@@ -59,7 +60,7 @@ export function widgetMessages(): (snapshot: Snapshot | null, error?: ErrorSumma
   let drawn: { url: string; image: Promise<string> } | undefined;
   return async (snapshot, error = null) => {
     const url = snapshot?.state === 'pending' ? (snapshot.verification_uri_complete ?? snapshot.verification_uri) : null;
-    if (url && drawn?.url !== url) drawn = { url, image: QRCode.toDataURL(url, { errorCorrectionLevel: 'M', margin: 1, width: 240 }) };
+    if (url && drawn?.url !== url) drawn = { url, image: qrcode().toDataURL(url, { errorCorrectionLevel: 'M', margin: 1, width: 240 }) };
     return { payload: snapshot, qr: url ? await drawn!.image : null, error };
   };
 }

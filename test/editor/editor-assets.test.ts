@@ -260,8 +260,15 @@ describe('example flows', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   const CORE = new Set(['inject', 'debug', 'change', 'catch', 'comment', 'http request', 'switch', 'function']);
 
-  it('has the three documented examples', () => {
-    assert.deepEqual(files.sort(), ['call-api-with-token.json', 'link-with-inject.json', 'status-line.json']);
+  it('has the documented examples', () => {
+    assert.deepEqual(files.sort(), [
+      'call-api-with-token.json',
+      'link-with-inject.json',
+      'spotify-now-playing.json',
+      'spotify-pause-everywhere.json',
+      'spotify-play-on-speaker.json',
+      'status-line.json',
+    ]);
   });
 
   for (const file of files) {
@@ -275,7 +282,7 @@ describe('example flows', () => {
       assert.equal(accounts[0]!.id, 'example-account', 'the same placeholder id in every example');
       assert.match(accounts[0]!.link, /^[a-z0-9-]+$/);
       for (const node of nodes) {
-        assert.ok(CORE.has(node.type) || NODE_TYPES.includes(node.type), `${file}: type ${node.type}`);
+        assert.ok(CORE.has(node.type) || [...NODE_TYPES, 'account-link-request'].includes(node.type), `${file}: type ${node.type}`);
         if (node.type.startsWith('account-link-')) assert.equal(node.account, 'example-account');
         for (const output of node.wires ?? []) for (const target of output) assert.ok(ids.has(target), `${file}: wire to ${target}`);
         if (node.type === 'catch') for (const target of node.scope) assert.ok(ids.has(target));

@@ -148,6 +148,7 @@ describe('editor in headless Chromium', function () {
     );
     assert.deepEqual(new Map(palette as [string, string][]), new Map([
       ['account-link-start', 'link'], ['account-link-status', 'token status'], ['account-link-refresh', 'refresh'], ['account-link-revoke', 'revoke'],
+      ['account-link-request', 'request'],
     ]));
     const label = await page.evaluate(() => (window as any).RED.utils.getNodeLabel((window as any).RED.nodes.node('start1')));
     assert.equal(label, 'link: Demo account');

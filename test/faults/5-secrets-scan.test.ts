@@ -17,6 +17,29 @@ import { cleanupEvidence, evidence, faultSuite, figure } from '../helpers/faults
 import { passPairingPage } from '../helpers/pairing-form.js';
 import { startTestProvider } from '../../demo/sign-in-server.js';
 
+/**
+ * Flow nodes that call the link's API through `account-link-request`: GET /<slug>/api answers the
+ * userinfo, GET /<slug>/api-forbidden the error of a request to a host the token may not go to.
+ * Both messages also go to a debug node (sidebar and console), so its messages, badges and log lines
+ * are in the scan.
+ */
+function requestNodes(account: string, slug: string): unknown[] {
+  const p = `${account}-api`;
+  return [
+    { id: `${p}-tab`, type: 'tab', label: `api of ${slug}` },
+    { id: `${p}-in`, type: 'http in', z: `${p}-tab`, url: `/${slug}/api`, method: 'get', wires: [[`${p}-request`]] },
+    { id: `${p}-request`, type: 'account-link-request', z: `${p}-tab`, account, method: 'GET', url: 'me', ret: 'obj', allowedHosts: '', queueLimit: 100, wires: [[`${p}-plain`]] },
+    { id: `${p}-bad-in`, type: 'http in', z: `${p}-tab`, url: `/${slug}/api-forbidden`, method: 'get', wires: [[`${p}-bad`]] },
+    { id: `${p}-bad`, type: 'account-link-request', z: `${p}-tab`, account, method: 'GET', url: 'https://example.invalid/me', ret: 'obj', allowedHosts: '', queueLimit: 100, wires: [[`${p}-plain`]] },
+    { id: `${p}-catch`, type: 'catch', z: `${p}-tab`, scope: [`${p}-request`, `${p}-bad`], wires: [[`${p}-error`]] },
+    { id: `${p}-error`, type: 'function', z: `${p}-tab`, func: 'msg.payload = { error: msg.error.code, message: msg.error.message };\nreturn msg;', wires: [[`${p}-plain`]] },
+    // The answer to the HTTP caller, and the same message without req/res to the debug node.
+    { id: `${p}-plain`, type: 'function', z: `${p}-tab`, func: 'const { req, res, ...rest } = msg;\nreturn [msg, rest];', outputs: 2, wires: [[`${p}-out`], [`${p}-debug`]] },
+    { id: `${p}-out`, type: 'http response', z: `${p}-tab`, statusCode: '200', wires: [] },
+    { id: `${p}-debug`, type: 'debug', z: `${p}-tab`, active: true, tosidebar: true, console: true, complete: 'true', wires: [] },
+  ];
+}
+
 /** Every file under `dir` except the encrypted token store and the package symlink. */
 async function userDirFiles(dir: string): Promise<string[]> {
   const files: string[] = [];
@@ -51,6 +74,7 @@ faultSuite('faults 5: secrets scan', function () {
     const red = await FaultNodeRed.create(userDir, [
       proxiedOidcLink('pair', 'bob', provider, proxy, { flow: 'pairing', deviceAuthorizationEndpoint: '' }),
       ...observerNodes('pair', 'bob'),
+      ...requestNodes('pair', 'bob'),
     ]);
     evidence.processes.push(red);
     // The page's address is only known once the port is.
@@ -73,6 +97,9 @@ faultSuite('faults 5: secrets scan', function () {
       const linked = await red.waitFor('pair', (s) => s.state === 'linked', 10_000);
       assert.equal(linked.account.name, 'Bob');
       assert.equal((await red.admin('POST', 'account-link/pair/refresh')).status, 200);
+      // The request node signs its calls with the link's token; none of it may show up anywhere.
+      assert.equal((await red.http('bob/api', 10_000))?.body.sub, 'bob');
+      assert.equal((await red.http('bob/api-forbidden', 10_000))?.body.error, 'forbidden_host');
       assert.ok(
         provider.requests.some((r) => r.grantType === 'authorization_code' && r.status === 200),
         'an authorization code with a PKCE verifier was exchanged',

@@ -20,6 +20,7 @@ const LEAN_NODES = [
   '21-httpin.js',
   'account-link.js',
   'account-link-mqtt.js',
+  'account-link-request.js',
   'node-red-contrib-account-link',
 ];
 

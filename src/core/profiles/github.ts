@@ -9,6 +9,7 @@ export const github = profile({
     tokenEndpoint: 'https://github.com/login/oauth/access_token',
     deviceAuthorizationEndpoint: 'https://github.com/login/device/code',
   },
+  apiBase: 'https://api.github.com/',
   defaultScope: 'read:user',
   consoleUrl: 'https://github.com/settings/developers',
   manageUrl: 'https://github.com/settings/applications',

@@ -11,6 +11,7 @@ export const google = profile({
     revocationEndpoint: 'https://oauth2.googleapis.com/revoke',
     userinfoEndpoint: 'https://openidconnect.googleapis.com/v1/userinfo',
   },
+  apiBase: 'https://www.googleapis.com/',
   defaultScope: 'openid profile',
   secretRequired: true,
   consoleUrl: 'https://console.cloud.google.com/apis/credentials',

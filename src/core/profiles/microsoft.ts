@@ -10,6 +10,7 @@ export const microsoft = profile({
     deviceAuthorizationEndpoint: 'https://login.microsoftonline.com/common/oauth2/v2.0/devicecode',
     userinfoEndpoint: 'https://graph.microsoft.com/oidc/userinfo',
   },
+  apiBase: 'https://graph.microsoft.com/v1.0/',
   defaultScope: 'openid profile offline_access User.Read',
   consoleUrl: 'https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade',
   manageUrl: 'https://account.live.com/consent/Manage',

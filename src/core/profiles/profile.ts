@@ -53,6 +53,11 @@ export interface ProviderProfile {
   displayName: string | null;
   /** Preset endpoints; the config node's fields override them. */
   endpoints: Endpoints;
+  /**
+   * What the request node resolves a relative URL against (ending in `/`). Null for `oidc`/`custom`:
+   * their API base is the issuer's origin.
+   */
+  apiBase: string | null;
   /** Scopes asked for when the config node's field is empty. */
   defaultScope: string;
   /** Whether the app's client secret must be given (Google's device flow needs it). */
@@ -95,6 +100,7 @@ export function profile(overrides: Partial<ProviderProfile> & Pick<ProviderProfi
   return {
     displayName: null,
     endpoints: {},
+    apiBase: null,
     defaultScope: 'openid profile offline_access',
     secretRequired: false,
     consoleUrl: null,

@@ -13,6 +13,7 @@ export const spotify = profile({
     authorizationEndpoint: 'https://accounts.spotify.com/authorize',
     tokenEndpoint: 'https://accounts.spotify.com/api/token',
   },
+  apiBase: 'https://api.spotify.com/v1/',
   defaultScope: 'user-read-playback-state user-modify-playback-state user-read-currently-playing',
   consoleUrl: 'https://developer.spotify.com/dashboard',
   manageUrl: 'https://www.spotify.com/account/apps/',
