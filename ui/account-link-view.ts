@@ -4,7 +4,7 @@
  * The rules follow the editor's "Link account" panel (nodes/account-link.html).
  */
 import type { LinkAction, Snapshot } from '../src/core/index.js';
-import { pickLanguage, type PageLanguage } from '../src/web/languages.js';
+import { matchLanguage, type PageLanguage } from '../src/web/languages.js';
 import type { WidgetTexts, WidgetTextSection } from '../src/web/widget-view.js';
 
 /** Looks a text up by section and key and fills its `__name__` placeholders; a missing text shows its key. */
@@ -12,7 +12,7 @@ export type WidgetTranslate = (section: WidgetTextSection, key: string, values?:
 
 /** The widget's language: the node's `language` setting, else the first the browser prefers that the catalogs have. */
 export function widgetLanguage(setting: string | undefined, browser: readonly string[]): PageLanguage {
-  return pickLanguage(setting || browser.join(','));
+  return matchLanguage(setting ? [setting] : browser);
 }
 
 /** The words of one language. */

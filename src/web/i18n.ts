@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PAGE_LANGUAGES, type PageLanguage } from './languages.js';
 
-export { PAGE_LANGUAGES, pickLanguage, type PageLanguage } from './languages.js';
+export { matchLanguage, PAGE_LANGUAGES, type PageLanguage } from './languages.js';
 
 type Catalog = Record<string, unknown>;
 

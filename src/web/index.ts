@@ -36,7 +36,7 @@
  */
 export { defaultPublicUrl, REDIRECT_SETUPS } from './addresses.js';
 export { contentSecurityPolicy, escapeHtml } from './html.js';
-export { findLocalesFolder, loadPageCatalogs, pickLanguage, PAGE_LANGUAGES, type PageCatalogs, type PageLanguage } from './i18n.js';
+export { findLocalesFolder, loadPageCatalogs, matchLanguage, PAGE_LANGUAGES, type PageCatalogs, type PageLanguage } from './i18n.js';
 export {
   mountPairingPage,
   type MountedPairingPage,

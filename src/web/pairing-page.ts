@@ -1,8 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { Request } from 'express';
 import { hostname } from 'node:os';
 import { normalizeRoot, type PairingCoordinator } from '../core/index.js';
 import { setCommonHeaders } from './html.js';
-import { loadPageCatalogs, pickLanguage, type PageCatalogs } from './i18n.js';
+import { loadPageCatalogs, matchLanguage, type PageCatalogs } from './i18n.js';
 import {
   codeError,
   codeStatus,
@@ -14,10 +15,10 @@ import {
   sendPasteForm,
   type PageContext,
 } from './pages.js';
-import { crossSitePost, headerValue, isSecure, pairingClient, pairingCookie, queryOf, readForm } from './requests.js';
+import { crossSitePost, isSecure, pairingClient, pairingCookie, queryOf, readForm } from './requests.js';
 
 /** Express-style handler: Express's `req`/`res` are Node's, with extras such as `req.ip`. */
-export type PageHandler = (req: IncomingMessage, res: ServerResponse) => void;
+export type PageHandler = (req: Request, res: ServerResponse) => void;
 
 /** What the page needs of an Express app or router (Node-RED's `RED.httpNode`). */
 export interface RouterLike {
@@ -62,8 +63,9 @@ export function mountPairingPage(router: RouterLike, options: PairingPageOptions
   const log = options.log ?? (() => undefined);
   const hubName = options.hubName?.trim() || hostname();
 
-  const context = (req: IncomingMessage): PageContext => {
-    const language = pickLanguage(headerValue(req, 'accept-language'));
+  const context = (req: Request): PageContext => {
+    // Express (Node-RED's httpNode) negotiates Accept-Language: q-values, `*` and q=0 included.
+    const language = matchLanguage(req.acceptsLanguages());
     return { req, language, t: catalogs.translator(language), catalogs, coordinator, hubName, formPath, continuePath, callbackPath, root };
   };
   const guarded =
