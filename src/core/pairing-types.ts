@@ -2,6 +2,7 @@ import type * as oauth from 'openid-client';
 import type { Account } from './account.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { LinkError } from './errors.js';
+import type { CodeStyle } from './pairing-codes.js';
 import type { Provider } from './providers.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -39,6 +40,8 @@ export interface PairingMethodOptions {
    * only once the Link has stored the tokens; without it the page reads the account itself.
    */
   source?: () => SnapshotSource | undefined;
+  /** How the codes look: `letters` (default) or `digits`; the limits are the same. */
+  codeStyle?: CodeStyle;
 }
 
 /** What the page does after a code was entered. */

@@ -5,7 +5,7 @@ import { AddressLimiter } from './address-limiter.js';
 import { systemClock, type Clock } from './clock.js';
 import type { LinkingContext, LinkingMethod, LinkingSession } from './device-flow.js';
 import { codeExpired, LinkError, toLinkError } from './errors.js';
-import { CODE_LIFETIME_MS, formatCode, normalizeCode, randomCode } from './pairing-codes.js';
+import { CODE_LIFETIME_MS, formatCode, normalizeCode, randomCode, type CodeStyle } from './pairing-codes.js';
 import { redirectUriProblem } from './profiles/index.js';
 import { isLoopbackRedirect, normalizeRoot, responseFromPastedAddress } from './redirects.js';
 import { cancelledError, checkedPublicUrl, describeProviderError, waitForOutcome } from './pairing-attempt.js';
@@ -70,7 +70,7 @@ export class PairingCoordinator {
     const publicUrl = checkedPublicUrl(options.publicUrl);
     const hubCallback = `${publicUrl}${this.httpNodeRoot}link/callback`;
     const redirectUri = options.redirectUri?.trim() || hubCallback;
-    return (context) => this.begin(context, { publicUrl, redirectUri, hubCallback, source: options.source });
+    return (context) => this.begin(context, { publicUrl, redirectUri, hubCallback, source: options.source, codeStyle: options.codeStyle });
   }
 
   /** Codes waiting to be entered or sign-ins waiting to come back. */
@@ -272,7 +272,7 @@ export class PairingCoordinator {
 
   private async begin(
     context: LinkingContext,
-    target: { publicUrl: string; redirectUri: string; hubCallback: string; source: PairingMethodOptions['source'] },
+    target: { publicUrl: string; redirectUri: string; hubCallback: string } & Pick<PairingMethodOptions, 'source' | 'codeStyle'>,
   ): Promise<LinkingSession> {
     const { provider, clock, signal, log } = context;
     if (signal.aborted) throw signal.reason;
@@ -282,7 +282,7 @@ export class PairingCoordinator {
     if (refusal) throw refusal;
     this.authorizationOriginSet.add(new URL(authorizationEndpoint).origin);
 
-    const code = this.uniqueCode();
+    const code = this.uniqueCode(target.codeStyle);
     const now = clock.now();
     let resolve!: PairingAttempt['resolve'];
     let reject!: PairingAttempt['reject'];
@@ -367,9 +367,9 @@ export class PairingCoordinator {
     for (const [code, entry] of this.retired) if (entry.until <= now) this.retired.delete(code);
   }
 
-  private uniqueCode(): string {
+  private uniqueCode(style: CodeStyle | undefined): string {
     for (;;) {
-      const code = randomCode();
+      const code = randomCode(style);
       if (!this.byCode.has(code) && !this.retired.has(code)) return code;
     }
   }

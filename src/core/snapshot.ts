@@ -1,6 +1,7 @@
 import type { Account } from './account.js';
 import type { LinkingSession } from './device-flow.js';
 import type { LinkError, LinkErrorCode } from './errors.js';
+import { ENGLISH_SPEECH, spokenCode, type SpeechOptions } from './spoken.js';
 import type { StoredLink } from './store.js';
 
 /** Where a link stands; `pending` means a code is waiting for a person. */
@@ -19,8 +20,14 @@ export interface Snapshot {
   code_expires_at: string | null;
   token_expires_at: string | null;
   refresh_expires_at: string | null;
+  /** When the tokens were last obtained: at linking, or by the latest refresh. */
+  last_refresh_at: string | null;
   scopes: string[] | null;
   prompt: string | null;
+  /** The code spelled for a speaker, one word per character in the link's language, while `pending`. */
+  user_code_spoken: string | null;
+  /** The whole prompt for text-to-speech, address and code in words, while `pending`. */
+  prompt_spoken: string | null;
   error: ErrorSummary | null;
   updated_at: string;
 }
@@ -86,12 +93,16 @@ export interface SnapshotParts {
   error: LinkError | null;
   updatedAt: number;
   formatPrompt: PromptFormatter;
+  /** The spoken fields' language and sentence; English when not given. */
+  speech?: SpeechOptions;
 }
 
 /** The snapshot of a link: what may be shown of it, and nothing secret. */
 export function buildSnapshot(parts: SnapshotParts): Snapshot {
   const { session, stored } = parts;
   const tokens = stored?.tokens;
+  const shown = session ? { provider: parts.providerName, url: session.verificationUri, code: session.userCode } : null;
+  const spoken = shown ? spokenCode(shown, parts.speech ?? ENGLISH_SPEECH) : null;
   return {
     link: parts.slug,
     provider: parts.provider,
@@ -103,8 +114,11 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     code_expires_at: iso(session?.expiresAt),
     token_expires_at: iso(tokens?.expiresAt),
     refresh_expires_at: iso(tokens?.refreshExpiresAt),
+    last_refresh_at: iso(tokens?.obtainedAt),
     scopes: tokens?.scope ? tokens.scope.split(/\s+/).filter(Boolean) : null,
-    prompt: session ? parts.formatPrompt({ provider: parts.providerName, url: session.verificationUri, code: session.userCode }) : null,
+    prompt: shown ? parts.formatPrompt(shown) : null,
+    user_code_spoken: spoken?.user_code_spoken ?? null,
+    prompt_spoken: spoken?.prompt_spoken ?? null,
     error: parts.error?.toJSON() ?? null,
     updated_at: new Date(parts.updatedAt).toISOString(),
   };

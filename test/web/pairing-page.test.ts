@@ -165,6 +165,34 @@ describe('web: pairing page (HTTP)', function () {
     assert.match(visibleText(malformed.text), /8 letters \(no vowels\)/);
   });
 
+  it('digits codes: 9 digits shown 123-456-789, typed any way, with the same limits as letters', async () => {
+    const { link, rec } = await hub.newLink({ codeStyle: 'digits' });
+    const { pending, finished } = await link.start();
+    assert.match(pending.user_code!, /^\d{3}-\d{3}-\d{3}$/);
+    assert.match(pending.verification_uri_complete!, /\?user_code=\d{3}-\d{3}-\d{3}$/);
+    // Spoken digit by digit, in groups: what a speaker says and a keypad types.
+    assert.equal(pending.user_code_spoken!.split(', ').length, 3);
+    assert.match(pending.user_code_spoken!, /^((zero|one|two|three|four|five|six|seven|eight|nine) ?){3}, /);
+    const wrong = pending.user_code === '111-111-111' ? '222 222 222' : '111 111 111';
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      assert.match(visibleText((await hub.request('/link', { form: { user_code: wrong } })).text), /That code is not valid/);
+    }
+    // Typed without dashes: still the code, and it leads to the provider.
+    const response = await hub.request('/link', { form: { user_code: pending.user_code!.replace(/-/g, '') } });
+    assert.equal(response.status, 303, visibleText(response.text));
+    assert.equal(hub.coordinator.pendingCount, 1);
+    link.cancel();
+    assert.equal((await finished).state, 'unlinked');
+    assert.deepEqual(rec.eventTypes(), ['linking_started']);
+
+    // The fifth wrong code kills a digits code as it does a letters one.
+    const second = await link.start();
+    for (let attempt = 1; attempt <= 5; attempt++) await hub.request('/link', { form: { user_code: wrong } });
+    const done = await second.finished;
+    assert.equal(done.error?.code, 'code_expired');
+    assert.equal(hub.coordinator.pendingCount, 0);
+  });
+
   it('limits failures per address, and lets the address try again after the window', async () => {
     await hub.close();
     hub = await startPairingHub({ provider, clock, coordinator: { limits: { failuresPerAddress: 3, wrongCodesPerCode: 100 } } });
