@@ -7,6 +7,16 @@
 
 /** Who a link is linked to. */
 export type { Account } from './account.js';
+/** One summary per connected account for every review, and the people count per app (Spotify's 5). */
+export {
+  countAppPeople,
+  summarizeLink,
+  summarizeLinks,
+  type AppMember,
+  type AppPeople,
+  type LinkSummary,
+  type Summarizable,
+} from './accounts.js';
 /** The action table: one way to start, cancel, refresh, revoke or read a link, one reply shape. */
 export {
   LINK_ACTIONS,
