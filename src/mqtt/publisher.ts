@@ -5,7 +5,8 @@ import { normalizeBrokerUrl, redactBrokerUrl } from './broker-url.js';
 import { defaultOrigin, ENGLISH_DISCOVERY_NAMES, type DiscoveryNames, type DiscoveryOrigin } from './discovery.js';
 import type { Extension, MessageHandler, PublisherContext, PublishProperties } from './extension.js';
 import { EventTopic } from './extensions/events.js';
-import { HomeAssistantDiscovery } from './extensions/home-assistant.js';
+import { HomeAssistantDiscovery, type HomeAssistantSettings } from './extensions/home-assistant.js';
+import { LinkList } from './extensions/links.js';
 import { QrImage } from './extensions/qr.js';
 import { Requests } from './extensions/requests.js';
 import { StateTopics } from './extensions/state.js';
@@ -118,17 +119,18 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
       send: (topic, payload, retain, properties) => this.send(topic, payload, retain, properties),
       subscribe: (filter, handler) => this.subscriptions.push({ filter, handler }),
     };
-    const homeAssistant =
+    const ha: HomeAssistantSettings | undefined =
       options.discovery === false
-        ? []
-        : [
-            new HomeAssistantDiscovery(context, {
-              prefix: this.discoveryPrefix,
-              names: { ...ENGLISH_DISCOVERY_NAMES, ...options.names },
-              origin: options.origin ?? defaultOrigin(),
-            }),
-          ];
-    this.extensions = [...homeAssistant, new StateTopics(context, options.fieldTopics !== false), new QrImage(context), new EventTopic(context), new Requests(context)];
+        ? undefined
+        : { prefix: this.discoveryPrefix, names: { ...ENGLISH_DISCOVERY_NAMES, ...options.names }, origin: options.origin ?? defaultOrigin() };
+    this.extensions = [
+      ...(ha ? [new HomeAssistantDiscovery(context, ha)] : []),
+      new StateTopics(context, options.fieldTopics !== false),
+      new QrImage(context),
+      new EventTopic(context),
+      new Requests(context),
+      new LinkList(context, ha),
+    ];
     for (const extension of this.extensions) extension.start();
   }
 
