@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
-import { chromiumMissing, launchChromium, openPage, startNodeRed, type RunningNodeRed } from '../helpers/editor-red.js';
+import { chromiumMissing, launchChromium, openPage, shotsDir, startNodeRed, type RunningNodeRed } from '../helpers/editor-red.js';
 
 /**
  * The editor in a real Node-RED (this package from dist/) driven by headless Chromium: the config
@@ -13,10 +13,9 @@ import { chromiumMissing, launchChromium, openPage, startNodeRed, type RunningNo
  */
 
 const root = path.resolve(__dirname, '../..');
-const shots = process.env.ACCOUNT_LINK_SHOTS || path.join(__dirname, '..', '..', 'test-artifacts', 'editor');
 
 async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`) });
+  await page.screenshot({ path: path.join(shotsDir(), `${name}.png`) });
 }
 
 describe('editor in headless Chromium', function () {
@@ -29,7 +28,6 @@ describe('editor in headless Chromium', function () {
   before(async function () {
     if (chromiumMissing()) this.skip();
     assert.ok(existsSync(path.join(root, 'dist/nodes/account-link.html')), 'run npm run build first');
-    if (shots) mkdirSync(shots, { recursive: true });
     provider = await startTestProvider({});
     const flows = [
       { id: 'tab1', type: 'tab', label: 'Flow 1' },

@@ -4,14 +4,15 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { TokenStore, type StoredLink } from '../../src/core/index.js';
 import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
-import { chromiumMissing, launchChromium, openPage, startNodeRed, type RunningNodeRed } from '../helpers/editor-red.js';
+import { chromiumMissing, launchChromium, openPage, shotsDir, startNodeRed, type RunningNodeRed } from '../helpers/editor-red.js';
 
 /**
  * The "Accounts" sidebar tab in a real Node-RED under adminAuth, driven by headless Chromium: every
  * account-link node with its state, account, expiry, last refresh, last error and the Spotify people
  * count; Link shows the code and turns into "Linked" by itself; a sixth Spotify person is warned
  * first; Revoke asks and unlinks. A reader sees everything and can press nothing, and the admin
- * routes refuse a reader's actions. Saves docs/images/sidebar.png for the README.
+ * routes refuse a reader's actions. Its screenshot sidebar.png is the README's
+ * (`ACCOUNT_LINK_SHOTS=docs/images` writes it there; by default it goes to test-artifacts/editor).
  */
 
 const root = path.resolve(__dirname, '../..');
@@ -171,7 +172,7 @@ describe('the Accounts sidebar in headless Chromium (adminAuth)', function () {
     assert.match(await cardText(page, 'demo'), /Account Alice/);
     await page.evaluate(() => document.querySelector('.account-link-sidebar')!.scrollTo(0, 0));
     const sidebar = page.locator('#red-ui-sidebar');
-    await sidebar.screenshot({ path: path.join(root, 'docs/images/sidebar.png') });
+    await sidebar.screenshot({ path: path.join(shotsDir(), 'sidebar.png') });
 
     // Frank would be the sixth person with this Spotify app: asked first, and nothing starts on Cancel.
     await page.click(`${card('frank-spotify')} .account-link-act-start`);

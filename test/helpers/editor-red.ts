@@ -12,6 +12,16 @@ import { freePort } from './brokers.js';
 export const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(__dirname, '../..');
 
+/**
+ * Where the browser tests put their screenshots: test-artifacts/editor, or ACCOUNT_LINK_SHOTS=<dir>
+ * (`ACCOUNT_LINK_SHOTS=docs/images` remakes the README's pictures).
+ */
+export function shotsDir(): string {
+  const dir = path.resolve(root, process.env.ACCOUNT_LINK_SHOTS || path.join('test-artifacts', 'editor'));
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 /** True when the editor tests can run here; otherwise says why (and the caller skips). */
 export function chromiumMissing(): boolean {
   if (existsSync(CHROMIUM)) return false;
