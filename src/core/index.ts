@@ -7,6 +7,16 @@
 
 /** Who a link is linked to. */
 export type { Account } from './account.js';
+/** One summary per connected account for every review, and the people count per app (Spotify's 5). */
+export {
+  countAppPeople,
+  summarizeLink,
+  summarizeLinks,
+  type AppMember,
+  type AppPeople,
+  type LinkSummary,
+  type Summarizable,
+} from './accounts.js';
 /** The action table: one way to start, cancel, refresh, revoke or read a link, one reply shape. */
 export {
   LINK_ACTIONS,
@@ -67,8 +77,19 @@ export type {
   PairingMethodOptions,
   SnapshotSource,
 } from './pairing-types.js';
-/** Pairing codes: how they are made, shown and read back. */
-export { CODE_ALPHABET, CODE_LENGTH, CODE_LIFETIME_MS, formatCode, normalizeCode, randomCode } from './pairing-codes.js';
+/** Pairing codes: how they are made (letters or digits), shown and read back. */
+export {
+  CODE_ALPHABET,
+  CODE_LENGTH,
+  CODE_LIFETIME_MS,
+  CODE_STYLES,
+  codeStyleOf,
+  DIGIT_CODE_LENGTH,
+  formatCode,
+  normalizeCode,
+  randomCode,
+  type CodeStyle,
+} from './pairing-codes.js';
 /** Provider profiles: everything provider-specific, one file per provider. */
 export {
   PROFILES,
@@ -107,5 +128,16 @@ export {
   type PromptFormatter,
   type Snapshot,
 } from './snapshot.js';
+/** Codes and addresses in words for speakers: the spelling alphabets of en, de, fr and es. */
+export {
+  ENGLISH_SPEECH,
+  englishSpokenPrompt,
+  speakAddress,
+  spellCode,
+  spellingLanguage,
+  spokenCode,
+  type SpeechOptions,
+  type SpellingLanguage,
+} from './spoken.js';
 /** Tokens at rest, encrypted. */
 export { TokenStore, type StoredLink, type TokenSet } from './store.js';

@@ -5,6 +5,7 @@ import type { HttpOptions } from './http.js';
 import type { Logger } from './logger.js';
 import type { ProviderSettings } from './providers.js';
 import type { LinkEvent, LinkState, PromptFormatter, Snapshot } from './snapshot.js';
+import type { SpeechOptions } from './spoken.js';
 import type { StoredLink, TokenStore } from './store.js';
 
 /** What a Link is made of. */
@@ -21,6 +22,10 @@ export interface LinkOptions {
   /** Source of jitter in [0, 1). */
   random?: () => number;
   formatPrompt?: PromptFormatter;
+  /** How `user_code_spoken` and `prompt_spoken` are worded; English when not given. */
+  speech?: SpeechOptions;
+  /** What people call this link (the config node's name); the slug when empty. */
+  name?: string;
   /** How codes are made when the provider has no device flow (the pairing page). */
   pairing?: LinkingMethod;
   /** What a relink that comes back with another account does: `refuse` (the default) keeps the old link. */

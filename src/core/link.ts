@@ -40,6 +40,11 @@ export class Link extends TokenKeeper {
     return this.attempt !== null;
   }
 
+  /** What people call this link: its configured name, else its slug. */
+  get name(): string {
+    return this.options.name?.trim() || this.slug;
+  }
+
   /** The latest snapshot. */
   snapshot(): Snapshot {
     return this.current;
@@ -395,6 +400,7 @@ export class Link extends TokenKeeper {
       error: this.lastError,
       updatedAt: this.updatedAt,
       formatPrompt: this.formatPrompt,
+      speech: this.options.speech,
     });
   }
 }

@@ -1,7 +1,7 @@
 import type * as oauth from 'openid-client';
 import type { Clock } from './clock.js';
 import { codeExpired, type LinkError } from './errors.js';
-import { CODE_LIFETIME_MS, randomCode } from './pairing-codes.js';
+import { CODE_LIFETIME_MS, randomCode, type CodeStyle } from './pairing-codes.js';
 import type { PairingAttempt } from './pairing-types.js';
 import { browserKeyMatches } from './signed-state.js';
 
@@ -105,9 +105,9 @@ export class PairingBook {
   }
 
   /** A code no attempt waits for and none recently used. */
-  uniqueCode(): string {
+  uniqueCode(style?: CodeStyle): string {
     for (;;) {
-      const code = randomCode();
+      const code = randomCode(style);
       if (!this.byCode.has(code) && !this.retired.has(code)) return code;
     }
   }

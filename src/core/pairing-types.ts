@@ -3,6 +3,7 @@ import type { Account } from './account.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { LinkingProgress } from './device-flow.js';
 import type { LinkError } from './errors.js';
+import type { CodeStyle } from './pairing-codes.js';
 import type { Provider } from './providers.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -45,6 +46,8 @@ export interface PairingMethodOptions {
   source?: () => SnapshotSource | undefined;
   /** The link's name on the confirmation page (default: the Link's slug). */
   linkName?: string;
+  /** How the codes look: `letters` (default) or `digits`; the limits are the same. */
+  codeStyle?: CodeStyle;
 }
 
 /**

@@ -318,7 +318,7 @@ export class PairingCoordinator {
     if (refusal) throw refusal;
     this.authorizationOriginSet.add(new URL(authorizationEndpoint).origin);
 
-    const code = this.book.uniqueCode();
+    const code = this.book.uniqueCode(target.codeStyle);
     const now = clock.now();
     let resolve!: PairingAttempt['resolve'];
     let reject!: PairingAttempt['reject'];

@@ -1,6 +1,7 @@
 import type { Account } from './account.js';
 import type { LinkingProgress, LinkingSession } from './device-flow.js';
 import type { LinkError, LinkErrorCode } from './errors.js';
+import { ENGLISH_SPEECH, spokenCode, type SpeechOptions } from './spoken.js';
 import type { StoredLink } from './store.js';
 
 /** Where a link stands; `pending` means a code is waiting for a person. */
@@ -24,8 +25,14 @@ export interface Snapshot {
   code_expires_at: string | null;
   token_expires_at: string | null;
   refresh_expires_at: string | null;
+  /** When the tokens were last obtained: at linking, or by the latest refresh. */
+  last_refresh_at: string | null;
   scopes: string[] | null;
   prompt: string | null;
+  /** The code spelled for a speaker, one word per character in the link's language, while `pending`. */
+  user_code_spoken: string | null;
+  /** The whole prompt for text-to-speech, address and code in words, while `pending`. */
+  prompt_spoken: string | null;
   error: ErrorSummary | null;
   updated_at: string;
 }
@@ -109,6 +116,8 @@ export interface SnapshotParts {
   error: LinkError | null;
   updatedAt: number;
   formatPrompt: PromptFormatter;
+  /** The spoken fields' language and sentence; English when not given. */
+  speech?: SpeechOptions;
 }
 
 /** The snapshot of a link: what may be shown of it, and nothing secret. */
@@ -117,6 +126,10 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
   const tokens = stored?.tokens;
   const signIn = session ? parts.progress : undefined;
   const code = signIn ? undefined : session;
+  // Spoken only while there is a code to say: once entered, the code is gone.
+  const spoken = code
+    ? spokenCode({ provider: parts.providerName, url: code.verificationUri, code: code.userCode }, parts.speech ?? ENGLISH_SPEECH)
+    : null;
   return {
     link: parts.slug,
     provider: parts.provider,
@@ -129,6 +142,7 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
     code_expires_at: iso(signIn ? signIn.expiresAt : session?.expiresAt),
     token_expires_at: iso(tokens?.expiresAt),
     refresh_expires_at: iso(tokens?.refreshExpiresAt),
+    last_refresh_at: iso(tokens?.obtainedAt),
     scopes: tokens?.scope ? tokens.scope.split(/\s+/).filter(Boolean) : null,
     prompt: session
       ? parts.formatPrompt({
@@ -139,6 +153,8 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
           waitingFor: signIn ? 'sign_in' : 'code',
         })
       : null,
+    user_code_spoken: spoken?.user_code_spoken ?? null,
+    prompt_spoken: spoken?.prompt_spoken ?? null,
     error: parts.error?.toJSON() ?? null,
     updated_at: new Date(parts.updatedAt).toISOString(),
   };

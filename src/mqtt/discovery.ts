@@ -1,5 +1,5 @@
 import { LINK_EVENT_TYPES, type Snapshot } from '../core/index.js';
-import { haObjectId, LinkTopics } from './topics.js';
+import { haObjectId, LinkTopics, linksTopic } from './topics.js';
 
 /** Names Home Assistant shows for the device and its entities; the Node-RED layer passes translations. */
 export interface DiscoveryNames {
@@ -17,6 +17,10 @@ export interface DiscoveryNames {
   revoke: string;
   qr: string;
   event: string;
+  /** The hub device that lists every link. */
+  hub: string;
+  /** Its sensor: linked links of all, e.g. `2/3`. */
+  linkedAccounts: string;
 }
 
 export const ENGLISH_DISCOVERY_NAMES: DiscoveryNames = {
@@ -33,6 +37,8 @@ export const ENGLISH_DISCOVERY_NAMES: DiscoveryNames = {
   revoke: 'Revoke',
   qr: 'QR code',
   event: 'Event',
+  hub: 'Account links',
+  linkedAccounts: 'Linked accounts',
 };
 
 /** Who publishes the discovery message (HA's `origin`, shown under the device's MQTT info). */
@@ -148,6 +154,46 @@ export function discoveryPayload(input: DiscoveryInput): Record<string, unknown>
       revoke: button('revoke', n.revoke, 'mdi:link-off'),
       qr: { p: 'image', name: n.qr, uniq_id: uid('qr'), img_t: topics.qr, cont_type: 'image/png' },
       event: { p: 'event', name: n.event, uniq_id: uid('event'), stat_t: topics.event, evt_typ: [...LINK_EVENT_TYPES] },
+    },
+    avty: [{ t: `${input.baseTopic}/status`, pl_avail: 'online', pl_not_avail: 'offline' }],
+    qos: 1,
+  };
+}
+
+/**
+ * The hub device's object id, one per base topic: `account_links_<base>`. It can never be a link's
+ * `account_link_<slug>`, which has "_" where this has "s".
+ */
+export function hubObjectId(baseTopic: string): string {
+  return `account_links_${baseTopic.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}
+
+/** `<prefix>/device/account_links_<base>/config`. */
+export function hubDiscoveryTopic(prefix: string, baseTopic: string): string {
+  return `${prefix}/device/${hubObjectId(baseTopic)}/config`;
+}
+
+/**
+ * The hub device: one "linked accounts" sensor reading the retained `B/links` array, showing
+ * linked of all (`2/3`) with every link's summary as its `links` attribute.
+ */
+export function hubDiscoveryPayload(input: Omit<DiscoveryInput, 'slug' | 'provider'>): Record<string, unknown> {
+  const id = hubObjectId(input.baseTopic);
+  const topic = linksTopic(input.baseTopic);
+  return {
+    dev: { ids: [id], name: input.names.hub, mf: 'account-link', mdl: 'hub', ...(input.origin.sw ? { sw: input.origin.sw } : {}) },
+    o: input.origin,
+    cmps: {
+      linked_accounts: {
+        p: 'sensor',
+        name: input.names.linkedAccounts,
+        uniq_id: `${id}_linked_accounts`,
+        stat_t: topic,
+        val_tpl: "{{ value_json | selectattr('state', 'eq', 'linked') | list | count }}/{{ value_json | count }}",
+        json_attr_t: topic,
+        json_attr_tpl: "{{ {'links': value_json} | tojson }}",
+        ic: 'mdi:account-multiple-check',
+      },
     },
     avty: [{ t: `${input.baseTopic}/status`, pl_avail: 'online', pl_not_avail: 'offline' }],
     qos: 1,

@@ -15,8 +15,10 @@ export {
   discoveryPayload,
   discoveryTopic,
   ENGLISH_DISCOVERY_NAMES,
+  hubDiscoveryPayload,
+  hubDiscoveryTopic,
   LINK_STATES,
   type DiscoveryNames,
   type DiscoveryOrigin,
 } from './discovery.js';
-export { FIELD_TOPICS, haObjectId, isAllowedResponseTopic, LinkTopics, normalizeTopicRoot, topicMatches, type FieldTopic } from './topics.js';
+export { FIELD_TOPICS, haObjectId, isAllowedResponseTopic, LinkTopics, linksTopic, normalizeTopicRoot, topicMatches, type FieldTopic } from './topics.js';

@@ -5,7 +5,8 @@ import { maskCredentials, normalizeBrokerUrl, redactBrokerUrl } from './broker-u
 import { defaultOrigin, ENGLISH_DISCOVERY_NAMES, type DiscoveryNames, type DiscoveryOrigin } from './discovery.js';
 import type { Extension, MessageHandler, PublisherContext, PublishProperties } from './extension.js';
 import { EventTopic } from './extensions/events.js';
-import { HomeAssistantDiscovery } from './extensions/home-assistant.js';
+import { HomeAssistantDiscovery, type HomeAssistantSettings } from './extensions/home-assistant.js';
+import { LinkList } from './extensions/links.js';
 import { QrImage } from './extensions/qr.js';
 import { Requests, toMqttCommands, type MqttCommands } from './extensions/requests.js';
 import { StateTopics } from './extensions/state.js';
@@ -139,25 +140,24 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
       subscribe: (filter, handler) => this.subscriptions.push({ filter, handler }),
     };
     const commands = toMqttCommands(options.commands);
-    const homeAssistant =
+    const ha: HomeAssistantSettings | undefined =
       options.discovery === false
-        ? []
-        : [
-            new HomeAssistantDiscovery(context, {
-              prefix: this.discoveryPrefix,
-              names: { ...ENGLISH_DISCOVERY_NAMES, ...options.names },
-              origin: options.origin ?? defaultOrigin(),
-              buttons: commands === 'all',
-            }),
-          ];
+        ? undefined
+        : {
+            prefix: this.discoveryPrefix,
+            names: { ...ENGLISH_DISCOVERY_NAMES, ...options.names },
+            origin: options.origin ?? defaultOrigin(),
+            buttons: commands === 'all',
+          };
     // With no commands, nothing is subscribed: the hub never even reads a request.
     const requests = commands === 'none' ? [] : [new Requests(context, commands)];
     this.extensions = [
-      ...homeAssistant,
+      ...(ha ? [new HomeAssistantDiscovery(context, ha)] : []),
       new StateTopics(context, options.fieldTopics !== false),
       new QrImage(context),
       new EventTopic(context),
       ...requests,
+      new LinkList(context, ha),
     ];
     for (const extension of this.extensions) extension.start();
   }

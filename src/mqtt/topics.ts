@@ -9,11 +9,18 @@ export const FIELD_TOPICS = [
   'account',
   'token_expires_at',
   'prompt',
+  'user_code_spoken',
+  'prompt_spoken',
 ] as const;
 export type FieldTopic = (typeof FIELD_TOPICS)[number];
 
 /** Field topics that only mean something while a code is shown: they expire with it (MQTT v5). */
-export const CODE_BOUND_FIELDS: ReadonlySet<FieldTopic> = new Set<FieldTopic>(['user_code', 'prompt']);
+export const CODE_BOUND_FIELDS: ReadonlySet<FieldTopic> = new Set<FieldTopic>(['user_code', 'prompt', 'user_code_spoken', 'prompt_spoken']);
+
+/** `B/links`: the retained JSON array of every link's summary on this broker. */
+export function linksTopic(base: string): string {
+  return `${base}/links`;
+}
 
 /**
  * Checks a base or discovery prefix: one or more topic levels, no wildcards, no empty level.

@@ -53,6 +53,8 @@ const NAME_KEYS: (keyof DiscoveryNames)[] = [
   'revoke',
   'qr',
   'event',
+  'hub',
+  'linkedAccounts',
 ];
 
 export = function accountLinkMqtt(RED: NodeAPI): void {

@@ -1,12 +1,13 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { Link, LinkError, type AccountChangePolicy, type ProviderSettings, type Snapshot } from '../core/index.js';
+import { codeStyleOf, Link, LinkError, type AccountChangePolicy, type ProviderSettings, type Snapshot } from '../core/index.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import type { AccountLinkConfigNode } from './config-node.js';
 import { forgetRemovedLinks } from './forget-removed-links.js';
 import { nodeLogger } from './node-logger.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { PairingService } from './pairing-service.js';
-import { promptFormatter } from './prompt-formatter.js';
+import { promptFormatter, speechOptions } from './prompt-formatter.js';
+import { trackLink, untrackLink } from './running-links.js';
 import { claimSlug, releaseSlug } from './slug-owners.js';
 import { tokenStore } from './token-store.js';
 import { register as registerRefresh } from './account-link-refresh.js';
@@ -22,6 +23,8 @@ interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret'>
   mqtt?: string;
   language?: string;
   accountChange?: AccountChangePolicy;
+  /** `letters` (default) or `digits`: how the pairing page's codes look. */
+  codeStyle?: string;
 }
 
 interface Credentials {
@@ -77,16 +80,24 @@ export = function accountLink(RED: NodeAPI): void {
       link = new Link({
         id: node.id,
         slug,
+        name: config.name,
         settings,
         store,
         logger: nodeLogger(node),
-        pairing: pairing.methodFor(node, { publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, source: () => link }),
+        pairing: pairing.methodFor(node, {
+          publicUrl: addresses.publicUrl,
+          redirectUri: addresses.redirectUri,
+          source: () => link,
+          codeStyle: codeStyleOf(config.codeStyle),
+        }),
         formatPrompt: promptFormatter(RED, config.language),
         accountChange: config.accountChange === 'allow' ? 'allow' : 'refuse',
+        speech: speechOptions(RED, config.language),
       });
       link.on('snapshot', publish);
       pairing.expect(node, settings);
       await link.load();
+      trackLink(node.id, link, settings.clientId);
       publish(link.snapshot());
       publisher = config.mqtt ? ((RED.nodes.getNode(config.mqtt) as LinkPublisherNode | null) ?? undefined) : undefined;
       publisher?.register(link);
@@ -101,6 +112,7 @@ export = function accountLink(RED: NodeAPI): void {
       const closed = node.ready.then(
         async (current) => {
           publisher?.deregister(current, removed);
+          untrackLink(node.id, current);
           await current.close();
         },
         () => undefined,

@@ -15,6 +15,7 @@ import {
 } from '../core/index.js';
 import { accountLinkNode } from './config-node.js';
 import { pairingAddresses } from './pairing-addresses.js';
+import { runningApps, runningSummaries } from './running-links.js';
 import { uiPort } from './runtime-settings.js';
 
 const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
@@ -26,6 +27,8 @@ const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
  *
  * - `GET account-link/profiles`: the provider profiles' summaries (presets, hints, console pages).
  * - `GET account-link/info?provider&publicUrl&redirectUri`: the addresses the runtime would use.
+ * - `GET account-link/links`: every running link's summary (the MQTT `links` array).
+ * - `GET account-link/apps`: people linked per app (client id), with the provider's limit.
  * - `GET account-link/:id`: the snapshot. `GET account-link/:id/qr`: the code's address as a PNG.
  * - `POST account-link/:id/<start|cancel|refresh|revoke|status>`: the action's `ActionReply`,
  *   200 when ok, 400 when it failed. `start` takes `{"replace_account": true}` as its JSON body.
@@ -60,6 +63,15 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     const provider = query('provider') ?? 'spotify';
     const addresses = pairingAddresses(RED, { provider, publicUrl: query('publicUrl'), redirectUri: query('redirectUri') });
     res.json({ ...addresses, port: uiPort(RED), redirectError: redirectUriProblem(provider, addresses.redirectUri, addresses.httpNodeRoot)?.toJSON() ?? null });
+  });
+
+  // Before `/:id`, which would take "links" and "apps" for node ids.
+  RED.httpAdmin.get('/account-link/links', read, (_req, res) => {
+    res.json(runningSummaries());
+  });
+
+  RED.httpAdmin.get('/account-link/apps', read, (_req, res) => {
+    res.json(runningApps());
   });
 
   RED.httpAdmin.get('/account-link/:id', read, async (req, res) => {

@@ -112,6 +112,36 @@ describe('editor catalogs and help', () => {
   });
 });
 
+describe('the Accounts sidebar (plugin)', () => {
+  const sidebarHtml = readFileSync(path.join(root, 'nodes/account-link-sidebar.html'), 'utf8');
+  const sidebarCatalog = (lang: string): Map<string, string> =>
+    new Map(leaves(JSON.parse(readFileSync(path.join(root, 'locales', lang, 'account-link-sidebar.json'), 'utf8')) as Catalog));
+
+  it('is declared as a Node-RED plugin beside its catalogs', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { 'node-red': { plugins: Record<string, string> } };
+    assert.deepEqual(pkg['node-red'].plugins, { 'account-link-sidebar': 'dist/nodes/account-link-sidebar.html' });
+    assert.match(sidebarHtml, /RED\.plugins\.registerPlugin\("account-link-sidebar"/);
+    assert.match(sidebarHtml, /getJson\("account-link\/links"\)/, 'it lists what the runtime summarizes');
+  });
+
+  it('finds every key it uses, in all four languages, with the same placeholders', () => {
+    const english = sidebarCatalog('en-US');
+    const own = [...sidebarHtml.matchAll(/\bt\("([a-zA-Z0-9_.-]+)"/g)].map((m) => `account-link-sidebar.${m[1]}`);
+    assert.ok(own.length > 12, `found ${own.length} keys`);
+    assert.deepEqual(own.filter((key) => !english.has(key)), []);
+    for (const lang of LANGUAGES.slice(1)) {
+      const translated = sidebarCatalog(lang);
+      assert.deepEqual([...translated.keys()].sort(), [...english.keys()].sort(), lang);
+      for (const [key, text] of english) assert.deepEqual(placeholders(translated.get(key)!), placeholders(text), `${lang} ${key}`);
+    }
+    // Words it borrows from the account-link catalog (states, people, the revoke question).
+    const linkCatalog = new Map(leaves(catalog('en-US')));
+    const borrowed = [...sidebarHtml.matchAll(/linkText\("([a-zA-Z0-9_.-]+)"/g)].map((m) => `account-link.${m[1]}`).filter((key) => !key.endsWith('.'));
+    assert.ok(borrowed.includes('account-link.people.count'));
+    assert.deepEqual(borrowed.filter((key) => !linkCatalog.has(key)), []);
+  });
+});
+
 describe('editor script', () => {
   /** Runs the editor script against a minimal RED/jQuery stand-in and records the registrations. */
   function registrations(configNodes: Record<string, string>[] = []): Map<string, Record<string, any>> {
@@ -134,10 +164,11 @@ describe('editor script', () => {
     const config = types.get('account-link')!;
     assert.equal(config.category, 'config');
     assert.deepEqual(Object.keys(config.defaults).sort(), [
-      'accountChange', 'authorizationEndpoint', 'clientId', 'deviceAuthorizationEndpoint', 'flow', 'issuer', 'language', 'link', 'mqtt',
+      'accountChange', 'authorizationEndpoint', 'clientId', 'codeStyle', 'deviceAuthorizationEndpoint', 'flow', 'issuer', 'language', 'link', 'mqtt',
       'name', 'provider', 'publicUrl', 'redirectUri', 'revocationEndpoint', 'scope', 'tokenEndpoint', 'userinfoEndpoint',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(config.credentials)), { clientSecret: { type: 'password' } });
+    assert.equal(config.defaults.codeStyle.value, 'letters');
     assert.equal(config.defaults.mqtt.type, 'account-link-mqtt');
     assert.equal(config.defaults.mqtt.required, false);
     assert.equal(config.defaults.accountChange.value, 'refuse');
@@ -259,11 +290,14 @@ describe('example flows', () => {
   const dir = path.join(root, 'examples');
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   const CORE = new Set(['inject', 'debug', 'change', 'catch', 'comment', 'http request', 'switch', 'function']);
+  /** The one third-party node an example uses: the text-to-speech node of speak-the-code. */
+  const TTS = new Set(['ttsultimate', 'ttsultimate-config']);
 
   it('has the documented examples', () => {
     assert.deepEqual(files.sort(), [
       'call-api-with-token.json',
       'link-with-inject.json',
+      'speak-the-code.json',
       'spotify-now-playing.json',
       'spotify-pause-everywhere.json',
       'spotify-play-on-speaker.json',
@@ -282,7 +316,9 @@ describe('example flows', () => {
       assert.equal(accounts[0]!.id, 'example-account', 'the same placeholder id in every example');
       assert.match(accounts[0]!.link, /^[a-z0-9-]+$/);
       for (const node of nodes) {
-        assert.ok(CORE.has(node.type) || [...NODE_TYPES, 'account-link-request'].includes(node.type), `${file}: type ${node.type}`);
+        const known =
+          CORE.has(node.type) || [...NODE_TYPES, 'account-link-request'].includes(node.type) || (file === 'speak-the-code.json' && TTS.has(node.type));
+        assert.ok(known, `${file}: type ${node.type}`);
         if (node.type.startsWith('account-link-')) assert.equal(node.account, 'example-account');
         for (const output of node.wires ?? []) for (const target of output) assert.ok(ids.has(target), `${file}: wire to ${target}`);
         if (node.type === 'catch') for (const target of node.scope) assert.ok(ids.has(target));
@@ -302,6 +338,20 @@ describe('example flows', () => {
     const after = targets[0].wires.flat().map((id: string) => byId.get(id)!);
     assert.equal(after[0].type, 'change');
     assert.deepEqual(after[0].rules.map((r: Record<string, string>) => `${r.t}:${r.p}`), ['delete:access_token', 'delete:headers']);
+  });
+
+  it('speak-the-code sends prompt_spoken to the text-to-speech node once, when linking starts', () => {
+    const nodes = JSON.parse(readFileSync(path.join(dir, 'speak-the-code.json'), 'utf8')) as Record<string, any>[];
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const status = nodes.find((n) => n.type === 'account-link-status')!;
+    assert.equal(status.watch, true);
+    const gate = byId.get(status.wires[0][0])!;
+    assert.deepEqual([gate.type, gate.property, gate.rules], ['switch', 'event.event_type', [{ t: 'eq', v: 'linking_started', vt: 'str' }]]);
+    const text = byId.get(gate.wires[0][0])!;
+    assert.deepEqual(text.rules, [{ t: 'set', p: 'payload', pt: 'msg', to: 'payload.prompt_spoken', tot: 'msg' }]);
+    const tts = byId.get(text.wires[0][0])!;
+    assert.deepEqual([tts.type, tts.property, byId.get(tts.config)?.type], ['ttsultimate', 'payload', 'ttsultimate-config']);
+    assert.equal(nodes.find((n) => n.type === 'account-link')!.codeStyle, 'digits');
   });
 
   it('status-line watches and builds one line of text', async () => {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
+import { chromiumMissing, launchChromium, openPage, shotsDir, startNodeRed, type RunningNodeRed } from '../helpers/editor-red.js';
 
 /**
  * The editor in a real Node-RED (this package from dist/) driven by headless Chromium: the config
@@ -14,45 +12,23 @@ import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.
  * comes from the catalog. Screenshots go to test-artifacts/editor (or ACCOUNT_LINK_SHOTS=<dir>).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(__dirname, '../..');
-const shots = process.env.ACCOUNT_LINK_SHOTS || path.join(__dirname, '..', '..', 'test-artifacts', 'editor');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-  });
-}
 
 async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: path.join(shots, `${name}.png`) });
+  await page.screenshot({ path: path.join(shotsDir(), `${name}.png`) });
 }
 
 describe('editor in headless Chromium', function () {
   this.timeout(90_000);
   let provider: TestProvider;
-  let red: ChildProcess | undefined;
+  let red: RunningNodeRed | undefined;
   let browser: Browser | undefined;
-  let userDir: string;
   let base: string;
-  let log = '';
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`      skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-      this.skip();
-    }
+    if (chromiumMissing()) this.skip();
     assert.ok(existsSync(path.join(root, 'dist/nodes/account-link.html')), 'run npm run build first');
-    if (shots) mkdirSync(shots, { recursive: true });
     provider = await startTestProvider({});
-    userDir = mkdtempSync(path.join(os.tmpdir(), 'account-link-editor-'));
-    mkdirSync(path.join(userDir, 'node_modules'));
-    symlinkSync(root, path.join(userDir, 'node_modules', 'node-red-contrib-account-link'), 'dir');
     const flows = [
       { id: 'tab1', type: 'tab', label: 'Flow 1' },
       {
@@ -63,49 +39,19 @@ describe('editor in headless Chromium', function () {
       { id: 'start1', type: 'account-link-start', z: 'tab1', name: '', account: 'acc1', x: 200, y: 100, wires: [[]] },
       { id: 'status1', type: 'account-link-status', z: 'tab1', name: '', account: 'acc1', watch: true, exposeToken: false, x: 200, y: 160, wires: [[]] },
     ];
-    writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const settings = {
-      uiPort: port, uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: 'editor-test',
-      telemetry: { enabled: false }, editorTheme: { tours: false, palette: { catalogues: [] } }, logging: { console: { level: 'warn' } },
-      accountLink: { mdns: false },
-    };
-    writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings)};\n`);
-    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    red.stdout!.on('data', (chunk) => (log += chunk));
-    red.stderr!.on('data', (chunk) => (log += chunk));
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/account-link/acc1`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (i > 300) throw new Error(`Node-RED did not start:\n${log}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    red = await startNodeRed(flows, { credentialSecret: 'editor-test' }, (url) => fetch(`${url}/account-link/acc1`).then((r) => r.ok));
+    base = red.base;
+    browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    if (red && red.exitCode === null) {
-      const exited = new Promise((resolve) => red!.once('exit', resolve));
-      red.kill('SIGINT');
-      await exited;
-    }
+    await red?.stop();
     await provider?.close();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
   });
 
   async function openEditor(locale: string): Promise<{ page: Page; errors: string[] }> {
-    const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 }, locale });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
-    await page.goto(`${base}/`);
+    const { page, errors } = await openPage(browser!, `${base}/`, { viewport: { width: 1400, height: 1000 }, locale });
     await page.waitForFunction(() => {
       const RED = (window as any).RED;
       return RED?.nodes?.getType('account-link') && RED.nodes.node('start1') && RED.nodes.node('acc1');
@@ -205,7 +151,7 @@ describe('editor in headless Chromium', function () {
     const comms = await page.evaluate(() => (window as any).accountLinkComms);
     assert.deepEqual(comms, { subscribed: 2, unsubscribed: 2 }, 'one subscription per dialog, dropped on close');
     assert.deepEqual(errors, []);
-    assert.doesNotMatch(log, /account-link.*(TypeError|ReferenceError)/);
+    assert.doesNotMatch(red!.log, /account-link.*(TypeError|ReferenceError)/);
   });
 
   it('asks to deploy a new node first and derives its link id from the name', async () => {

@@ -100,6 +100,10 @@ faultSuite('faults 5: secrets scan', function () {
       // The request node signs its calls with the link's token; none of it may show up anywhere.
       assert.equal((await red.http('bob/api', 10_000))?.body.sub, 'bob');
       assert.equal((await red.http('bob/api-forbidden', 10_000))?.body.error, 'forbidden_host');
+      // The review surfaces (issue 12) answer too, so their bodies are scanned with the rest.
+      const links = await red.admin('GET', 'account-link/links');
+      assert.deepEqual(links.body.map((s: { link: string; state: string }) => [s.link, s.state]), [['bob', 'linked']], links.text);
+      assert.equal((await red.admin('GET', 'account-link/apps')).status, 200);
       assert.ok(
         provider.requests.some((r) => r.grantType === 'authorization_code' && r.status === 200),
         'an authorization code with a PKCE verifier was exchanged',
@@ -129,6 +133,9 @@ faultSuite('faults 5: secrets scan', function () {
       }
     }
     sources.push({ name: 'MQTT #', text: evidence.mqtt.map((m) => `${m.topic} ${m.payload}`).join('\n') });
+    // `#` holds the review array and the spoken code topics as well (case 2 shows codes while restarting).
+    assert.ok(evidence.mqtt.some((m) => m.topic === 'account-link/links' && m.payload.startsWith('[')), 'account-link/links was scanned');
+    assert.ok(evidence.mqtt.some((m) => m.topic.endsWith('/prompt_spoken') && m.payload !== ''), 'a spoken prompt was scanned');
 
     const leaks: string[] = [];
     for (const source of sources) {

@@ -80,7 +80,8 @@ describe('MQTT publisher extensions', function () {
     assert.deepEqual(ctx.topics(), [topics.state, ...FIELD_TOPICS.map((f) => topics.field(f))]);
 
     await link.start();
-    assert.deepEqual(ctx.topics(), [topics.state, ...['link_state', 'user_code', 'verification_uri', 'code_expires_at', 'prompt'].map((f) => `b/den/${f}`)]);
+    const codeFields = ['link_state', 'user_code', 'verification_uri', 'code_expires_at', 'prompt', 'user_code_spoken', 'prompt_spoken'];
+    assert.deepEqual(ctx.topics(), [topics.state, ...codeFields.map((f) => `b/den/${f}`)]);
     ctx.online = false;
     link.cancel();
     await whenState(link, 'linked');

@@ -59,6 +59,7 @@ describe('Home Assistant discovery', function () {
     assert.deepEqual([...retained.keys()].sort(), [
       `${PREFIX}/device/account_link__/config`,
       `${PREFIX}/device/account_link_alice_spotify/config`,
+      `${PREFIX}/device/account_links_account_link/config`, // the hub (links-topic.test.ts)
     ]);
     for (const [topic, message] of retained) {
       assert.equal(message.properties?.contentType, 'application/json');
@@ -165,7 +166,11 @@ describe('Home Assistant discovery', function () {
     await watcher.waitFor((m) => m.topic === `${PREFIX}/device/account_link_new_name/config`, 'the renamed device');
     const retained = await retainedOn(mosquitto.broker.url, '#', V5);
     const devices = [...retained.keys()].filter((t) => t.startsWith(`${PREFIX}/device/`)).sort();
-    assert.deepEqual(devices, [`${PREFIX}/device/account_link_kept/config`, `${PREFIX}/device/account_link_new_name/config`]);
+    assert.deepEqual(devices, [
+      `${PREFIX}/device/account_link_kept/config`,
+      `${PREFIX}/device/account_link_new_name/config`,
+      `${PREFIX}/device/account_links_account_link/config`,
+    ]);
     assert.deepEqual([...retained.keys()].filter((t) => t.includes('/old-name/') || t.includes('/deleted/')), []);
     assert.ok(retained.has(`${B}/new-name/state`));
     await watcher.client.publishAsync(`${PREFIX}/status`, '', { qos: 1, retain: true });

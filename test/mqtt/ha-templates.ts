@@ -1,7 +1,8 @@
 /**
  * The part of Jinja that our Home Assistant value templates use, evaluated the way HA does it, so
  * a test can see what HA would log: names, attribute access (dict keys and `.get()`), string
- * literals, `none`, `{}`, `==`/`!=`, `not`/`and`/`or` and `A if B else C`.
+ * literals, `none`, dict literals, `==`/`!=`, `not`/`and`/`or`, `A if B else C`, and the filters
+ * `selectattr(name, 'eq', value)`, `list`, `count`/`length` and `tojson`.
  *
  * HA renders with a "logging undefined": reading a missing key or an attribute of None gives an
  * Undefined, and printing or testing that Undefined logs a warning such as
@@ -23,6 +24,8 @@ type Node =
   | { kind: 'name'; name: string }
   | { kind: 'attr'; object: Node; name: string }
   | { kind: 'call'; callee: Node; args: Node[] }
+  | { kind: 'filter'; operand: Node; name: string; args: Node[] }
+  | { kind: 'dict'; entries: [Node, Node][] }
   | { kind: 'not'; operand: Node }
   | { kind: 'binary'; op: 'and' | 'or' | '==' | '!='; left: Node; right: Node }
   | { kind: 'if'; then: Node; test: Node; otherwise: Node };
@@ -33,7 +36,7 @@ export interface Rendered {
   problems: string[];
 }
 
-const TOKEN = /\s*(?:('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|[.(),{}])|(\S))/y;
+const TOKEN = /\s*(?:('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|[.(),{}|:])|(\S))/y;
 
 function tokenize(source: string): string[] {
   const tokens: string[] = [];
@@ -107,18 +110,26 @@ class Parser {
         this.take();
         node = { kind: 'attr', object: node, name: this.take() };
       } else if (this.peek() === '(') {
+        node = { kind: 'call', callee: node, args: this.args() };
+      } else if (this.peek() === '|') {
         this.take();
-        const args: Node[] = [];
-        while (this.peek() !== ')') {
-          args.push(this.conditional());
-          if (this.peek() === ',') this.take();
-        }
-        this.take(')');
-        node = { kind: 'call', callee: node, args };
+        const name = this.take();
+        node = { kind: 'filter', operand: node, name, args: this.peek() === '(' ? this.args() : [] };
       } else {
         return node;
       }
     }
+  }
+
+  private args(): Node[] {
+    this.take('(');
+    const args: Node[] = [];
+    while (this.peek() !== ')') {
+      args.push(this.conditional());
+      if (this.peek() === ',') this.take();
+    }
+    this.take(')');
+    return args;
   }
 
   private primary(): Node {
@@ -129,8 +140,15 @@ class Parser {
       return inner;
     }
     if (token === '{') {
+      const entries: [Node, Node][] = [];
+      while (this.peek() !== '}') {
+        const key = this.conditional();
+        this.take(':');
+        entries.push([key, this.conditional()]);
+        if (this.peek() === ',') this.take();
+      }
       this.take('}');
-      return { kind: 'literal', value: {} };
+      return { kind: 'dict', entries };
     }
     if (/^['"]/.test(token)) return { kind: 'literal', value: token.slice(1, -1) };
     if (token === 'none' || token === 'None') return { kind: 'literal', value: null };
@@ -183,6 +201,34 @@ class Evaluation {
       }
       case 'if':
         return this.truthy(this.value(node.test)) ? this.value(node.then) : this.value(node.otherwise);
+      case 'dict':
+        return Object.fromEntries(node.entries.map(([key, value]) => [String(this.value(key)), this.value(value)]));
+      case 'filter':
+        return this.filter(node.name, this.value(node.operand), node.args.map((arg) => this.value(arg)));
+    }
+  }
+
+  private filter(name: string, operand: unknown, args: unknown[]): unknown {
+    if (operand instanceof Undefined) throw this.fail(operand.hint);
+    switch (name) {
+      case 'selectattr': {
+        const [attribute, test, wanted] = args;
+        if (!Array.isArray(operand)) throw this.fail(`${pythonType(operand)} is not iterable`);
+        if (!['eq', 'equalto', '=='].includes(String(test))) throw new Error(`unsupported test ${String(test)}`);
+        return operand.filter((item) => isDict(item) && JSON.stringify(item[String(attribute)]) === JSON.stringify(wanted));
+      }
+      case 'list':
+        if (!Array.isArray(operand)) throw this.fail(`${pythonType(operand)} is not iterable`);
+        return [...operand];
+      case 'count':
+      case 'length':
+        if (Array.isArray(operand) || typeof operand === 'string') return operand.length;
+        if (isDict(operand)) return Object.keys(operand).length;
+        throw this.fail(`object of type ${pythonType(operand)} has no len()`);
+      case 'tojson':
+        return JSON.stringify(operand);
+      default:
+        throw new Error(`unsupported filter ${name}`);
     }
   }
 

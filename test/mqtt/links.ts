@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connectAsync, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { MockAgent } from 'undici';
-import { Link, TokenStore, type LinkingMethod, type LinkingSession, type Snapshot } from '../../src/core/index.js';
+import { Link, TokenStore, type LinkingMethod, type LinkingSession, type Snapshot, type SpeechOptions } from '../../src/core/index.js';
 import type { ConnectionStatus, MqttPublisher } from '../../src/mqtt/index.js';
 import { mosquittoPath, startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 
@@ -108,7 +108,16 @@ export interface TestLink {
  */
 export async function makeLink(
   slug: string,
-  options: { linked?: boolean; store?: TokenStore; clock?: ManualClock; id?: string; agent?: MockAgent; spotify?: boolean } = {},
+  options: {
+    linked?: boolean;
+    store?: TokenStore;
+    clock?: ManualClock;
+    id?: string;
+    agent?: MockAgent;
+    spotify?: boolean;
+    name?: string;
+    speech?: SpeechOptions;
+  } = {},
 ): Promise<TestLink> {
   const store = options.store ?? (await TokenStore.open(await tempDir()));
   const clock = options.clock ?? new ManualClock();
@@ -143,6 +152,8 @@ export async function makeLink(
         },
     store,
     clock,
+    name: options.name,
+    speech: options.speech,
     pairing: pairing.method,
     http: options.agent ? { dispatcher: options.agent } : {},
   });

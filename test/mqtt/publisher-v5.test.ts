@@ -32,7 +32,7 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
     const state = live.last(`${B}/v5-expiry/state`)!;
     assert.equal(state.properties?.contentType, 'application/json');
     assert.equal(state.properties?.messageExpiryInterval, undefined, 'the state does not expire');
-    for (const field of ['user_code', 'prompt', 'qr']) {
+    for (const field of ['user_code', 'prompt', 'user_code_spoken', 'prompt_spoken', 'qr']) {
       const message = live.last(`${B}/v5-expiry/${field}`)!;
       const expiry = message.properties?.messageExpiryInterval ?? 0;
       assert.ok(expiry > 590 && expiry <= 600, `${field} expires with the code (${expiry})`);
@@ -52,7 +52,7 @@ describe('MQTT publisher over v5 (mosquitto)', function () {
     await new Promise((resolve) => setTimeout(resolve, 3100));
     retained = await retainedOn(mosquitto.broker.url, `${B}/v5-expiry/+`, V5);
     assert.deepEqual(
-      ['user_code', 'prompt', 'qr'].filter((field) => retained.has(`${B}/v5-expiry/${field}`)),
+      ['user_code', 'prompt', 'user_code_spoken', 'prompt_spoken', 'qr'].filter((field) => retained.has(`${B}/v5-expiry/${field}`)),
       [],
       'expired with the code',
     );

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Agent, request, type Dispatcher } from 'undici';
 import { Link } from '../../src/core/link.js';
-import { normalizeRoot, PairingCoordinator, type PairingCoordinatorOptions } from '../../src/core/index.js';
+import { normalizeRoot, PairingCoordinator, type CodeStyle, type PairingCoordinatorOptions } from '../../src/core/index.js';
 import type { ProviderSettings } from '../../src/core/providers.js';
 import { TokenStore } from '../../src/core/store.js';
 import { mountPairingPage } from '../../src/web/index.js';
@@ -40,6 +40,7 @@ export interface PairingHub {
     watch?: boolean;
     /** Where the Link's provider requests go (default: the real provider, recorded). */
     dispatcher?: Dispatcher;
+    codeStyle?: CodeStyle;
   }): Promise<{ link: Link; rec: Recorder; store: TokenStore }>;
   close(): Promise<void>;
 }
@@ -189,6 +190,7 @@ export async function startPairingHub(options: {
         publicUrl: url,
         redirectUri: linkOptions.redirectUri,
         source: linkOptions.watch === false ? undefined : () => link,
+        codeStyle: linkOptions.codeStyle,
       });
       link = new Link({
         id: slug,

@@ -124,6 +124,22 @@ describe('web: pairing page (HTTP)', function () {
     assert.equal((await finished).state, 'linked');
   });
 
+  it('digits codes: 9 digits shown 123-456-789, typed any way', async () => {
+    const { link } = await hub.newLink({ codeStyle: 'digits' });
+    const { pending, finished } = await link.start();
+    assert.match(pending.user_code!, /^\d{3}-\d{3}-\d{3}$/);
+    assert.match(pending.verification_uri_complete!, /\?user_code=\d{3}-\d{3}-\d{3}$/);
+    // Spoken digit by digit, in groups: what a speaker says and a keypad types.
+    assert.equal(pending.user_code_spoken!.split(', ').length, 3);
+    assert.match(pending.user_code_spoken!, /^((zero|one|two|three|four|five|six|seven|eight|nine) ?){3}, /);
+    // Typed without dashes: still the code, and the page asks to confirm before the provider.
+    const response = await hub.request('/link', { form: { user_code: pending.user_code!.replace(/-/g, '') } });
+    assert.equal(response.status, 200, visibleText(response.text));
+    assert.match(visibleText(response.text), /Link your .* account to this hub\?/);
+    link.cancel();
+    assert.equal((await finished).state, 'unlinked');
+  });
+
   it('limits failures per address, and lets the address try again after the window', async () => {
     hub = await suite.restart({ coordinator: { limits: { failuresPerAddress: 3, wrongCodesPerCode: 100 } } });
     const { link, rec } = await hub.newLink();

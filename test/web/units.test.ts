@@ -58,6 +58,23 @@ describe('web: pairing codes, addresses, languages, mDNS advert', function () {
     assert.equal(normalizeCode(undefined as unknown as string), null);
   });
 
+  it('digits codes: 9 digits, every digit about equally likely, shown 123-456-789 and read back either way', () => {
+    const counts = new Array<number>(10).fill(0);
+    for (let i = 0; i < 5000; i++) {
+      const code = randomCode('digits');
+      assert.match(code, /^[0-9]{9}$/);
+      for (const digit of code) counts[Number(digit)]!++;
+    }
+    // 45,000 digits: 4,500 expected each (standard deviation ~64).
+    for (const [digit, count] of counts.entries()) assert.ok(count > 4200 && count < 4800, `${digit}: ${count}`);
+    assert.equal(formatCode('123456789'), '123-456-789');
+    for (const typed of ['123-456-789', '123456789', ' 123 456 789 ', '123.456.789', '123–456–789']) {
+      assert.equal(normalizeCode(typed), '123456789', typed);
+    }
+    for (const typed of ['12345678', '1234567890', '123-456-78B', '１２３４５６７８９']) assert.equal(normalizeCode(typed), null, typed);
+    assert.equal(randomCode().length, 8, 'letters stay the default');
+  });
+
   it('pasted addresses: full URL, query only, fragment answers', () => {
     assert.equal(responseFromPastedAddress('http://127.0.0.1:1880/link/callback?code=a&state=b').get('state'), 'b');
     assert.equal(responseFromPastedAddress('  ?code=a&state=b ').get('code'), 'a');

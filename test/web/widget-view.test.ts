@@ -16,8 +16,8 @@ const component = readFileSync(path.join(root, 'ui/components/UIAccountLink.vue'
 function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
   return {
     link: 'living-room', provider: 'spotify', state: 'unlinked', account: null, waiting_for: null, user_code: null, verification_uri: null,
-    verification_uri_complete: null, code_expires_at: null, token_expires_at: null, refresh_expires_at: null, scopes: null,
-    prompt: null, error: null, updated_at: '2026-03-01T10:00:00.000Z', ...overrides,
+    verification_uri_complete: null, code_expires_at: null, token_expires_at: null, refresh_expires_at: null, last_refresh_at: null, scopes: null,
+    prompt: null, user_code_spoken: null, prompt_spoken: null, error: null, updated_at: '2026-03-01T10:00:00.000Z', ...overrides,
   };
 }
 

@@ -58,7 +58,7 @@ export function redirectUriProblem(provider: string, redirectUri: string, httpNo
 /** What the editor shows of a profile: no functions, nothing secret. */
 export type ProfileSummary = Pick<
   ProviderProfile,
-  'kind' | 'displayName' | 'endpoints' | 'defaultScope' | 'secretRequired' | 'consoleUrl' | 'manageUrl' | 'hints'
+  'kind' | 'displayName' | 'endpoints' | 'defaultScope' | 'secretRequired' | 'consoleUrl' | 'manageUrl' | 'peopleLimit' | 'hints'
 > & {
   /** True when the preset alone already has a device flow (so `auto` needs no pairing page). */
   deviceFlow: boolean;
@@ -74,6 +74,7 @@ export function profileSummaries(): ProfileSummary[] {
     secretRequired: p.secretRequired,
     consoleUrl: p.consoleUrl,
     manageUrl: p.manageUrl,
+    peopleLimit: p.peopleLimit,
     hints: p.hints,
     deviceFlow: p.autoFlow({ device: Boolean(p.endpoints.deviceAuthorizationEndpoint), authorization: true }) === 'device',
   }));

@@ -66,6 +66,11 @@ export interface ProviderProfile {
   consoleUrl: string | null;
   /** Where a person reviews and removes the apps linked to their account. */
   manageUrl: string | null;
+  /**
+   * How many people one app (client id) may link, when the provider limits it: Spotify's development
+   * mode allows 5. The editor says "3 of 5 people linked with this app" and warns before a sixth.
+   */
+  peopleLimit: number | null;
   /** Catalog keys (`account-link.hint.<key>`) of the setup hints the dialog shows for this provider. */
   hints: readonly string[];
   expiry: ExpiryModel;
@@ -105,6 +110,7 @@ export function profile(overrides: Partial<ProviderProfile> & Pick<ProviderProfi
     secretRequired: false,
     consoleUrl: null,
     manageUrl: null,
+    peopleLimit: null,
     hints: [],
     expiry: { kind: 'none' },
     authorizeParams: {},

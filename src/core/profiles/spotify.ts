@@ -17,6 +17,8 @@ export const spotify = profile({
   defaultScope: 'user-read-playback-state user-modify-playback-state user-read-currently-playing',
   consoleUrl: 'https://developer.spotify.com/dashboard',
   manageUrl: 'https://www.spotify.com/account/apps/',
+  // An app in development mode may be used by at most 5 people (its "User Management" list).
+  peopleLimit: 5,
   hints: ['spotifyUsers'],
   expiry: { kind: 'fixed', afterApprovalMs: 180 * DAY_MS },
   // Spotify otherwise approves silently as whoever is signed in on the phone.

@@ -45,9 +45,16 @@ export class HomeAssistantDiscovery extends Extension {
   }
 
   private birth(payload: Buffer, packet: IPublishPacket): void {
-    // A retained birth arrives on every subscribe, right after the connect that announced everything.
-    if (packet.retain || payload.toString('utf8').trim() !== 'online') return;
+    if (!isLiveBirth(payload, packet)) return;
     this.ctx.log.debug('[mqtt] Home Assistant came online; announcing again');
     for (const entry of this.everyLink) this.publishAll(entry);
   }
+}
+
+/**
+ * Home Assistant just (re)started and wants discovery again. A retained birth is no news: it
+ * arrives on every subscribe, right after the connect that announced everything.
+ */
+export function isLiveBirth(payload: Buffer, packet: IPublishPacket): boolean {
+  return !packet.retain && payload.toString('utf8').trim() === 'online';
 }
