@@ -3,7 +3,7 @@ import type { LinkingMethod, LinkingSession } from './device-flow.js';
 import type { HttpOptions } from './http.js';
 import type { Logger } from './logger.js';
 import type { ProviderSettings } from './providers.js';
-import type { LinkEvent, PromptFormatter, Snapshot } from './snapshot.js';
+import type { LinkEvent, PromptFormatter, RelinkPromptFormatter, Snapshot } from './snapshot.js';
 import type { TokenStore } from './store.js';
 
 /** What a Link is made of. */
@@ -20,6 +20,16 @@ export interface LinkOptions {
   /** Source of jitter in [0, 1). */
   random?: () => number;
   formatPrompt?: PromptFormatter;
+  /** The prompt of a link whose end is near (default: English). */
+  formatRelinkPrompt?: RelinkPromptFormatter;
+  /** Days before `refresh_expires_at` of the first `relink_soon` warning (default 14; 0: none). 3 and 1 follow. */
+  relinkLeadDays?: number;
+  /**
+   * `spaced` (default): a refresh someone asks for joins one under way, is answered from the
+   * snapshot within 10 s of the last token call, and refused (`retry_later`) during back-off.
+   * `unspaced` sends every request to the provider: only for test rigs that answer one request each.
+   */
+  refreshRequests?: 'spaced' | 'unspaced';
   /** How codes are made when the provider has no device flow (the pairing page). */
   pairing?: LinkingMethod;
 }

@@ -60,10 +60,14 @@ describe('core: refresh (scripted provider)', function () {
       tokens({ access_token: 'access-2', refresh_token: 'refresh-2' }),
       tokens({ access_token: 'access-3' }),
     );
+    // Refreshes asked for are spaced 10 s apart; closer ones are answered without a call.
+    await clock.advance(10_000);
     await link.refresh();
     assert.equal((await store.read('node1'))!.tokens.refreshToken, 'refresh-0');
+    await clock.advance(10_000);
     await link.refresh();
     assert.equal((await store.read('node1'))!.tokens.refreshToken, 'refresh-2');
+    await clock.advance(10_000);
     await link.refresh();
     assert.deepEqual(
       refreshCalls().map((c) => c.form.get('refresh_token')),
@@ -75,12 +79,19 @@ describe('core: refresh (scripted provider)', function () {
     assert.equal(await link.accessToken(), 'access-3');
   });
 
-  it('invalid_grant → relink_required, no retry, and it survives a restart', async () => {
-    mock.token(oauthError('invalid_grant'));
+  it('invalid_grant, confirmed once 30 s later → relink_required, no retry, and it survives a restart', async () => {
+    mock.token(oauthError('invalid_grant'), oauthError('invalid_grant'));
     const relink = nextEvent(link, 'relink_required');
     await clock.advanceToNext();
+    assert.equal(link.snapshot().error?.code, 'invalid_grant_unconfirmed');
+    assert.equal(clock.nextDue, clock.now() + 30_000, 'the confirmation is due in 30 s');
+    await clock.advanceToNext();
     await relink;
-    assert.equal(refreshCalls().length, 1);
+    assert.deepEqual(
+      refreshCalls().map((c) => c.form.get('refresh_token')),
+      ['refresh-0', 'refresh-0'],
+      'the same refresh token confirms',
+    );
     const snap = link.snapshot();
     assert.equal(snap.state, 'relink_required');
     assert.equal(snap.error?.code, 'invalid_grant');
@@ -88,10 +99,10 @@ describe('core: refresh (scripted provider)', function () {
     assert.deepEqual(rec.eventTypes().slice(-1), ['relink_required']);
     assert.equal(clock.pendingTimers, 0);
     await clock.advance(48 * HOUR);
-    assert.equal(refreshCalls().length, 1, 'no retry');
+    assert.equal(refreshCalls().length, 2, 'no retry');
     await assert.rejects(link.accessToken(), { code: 'invalid_grant' });
     await assert.rejects(link.refresh(), { code: 'invalid_grant' });
-    assert.equal(refreshCalls().length, 1);
+    assert.equal(refreshCalls().length, 2);
 
     const restarted = await makeLink({ settings: mock.settings(), clock, http: { dispatcher: mock.dispatcher }, store });
     const loaded = await restarted.link.load();
@@ -178,6 +189,7 @@ describe('core: refresh (scripted provider)', function () {
 
   it('invalid_client on refresh is an error to fix, not a dead grant: retried, and recovers without relinking', async () => {
     mock.token(oauthError('invalid_client', 401), tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }));
+    await clock.advance(10_000);
     await assert.rejects(link.refresh(), { code: 'invalid_client' });
     assert.equal(link.snapshot().state, 'linked', 'the still-valid access token keeps the link usable');
     assert.equal(link.snapshot().error?.code, 'invalid_client');
@@ -202,11 +214,13 @@ describe('core: refresh (scripted provider)', function () {
       tokens({ access_token: 'access-2', refresh_token: 'refresh-2' }),
     );
     const problem = nextEvent(link, 'error');
+    await clock.advance(10_000);
     await link.refresh();
     assert.equal(((await problem).error as { code: string }).code, 'store_failed');
     assert.equal(await link.accessToken(), 'access-1', 'the new token is served: the old one is spent');
     assert.equal((await store.read('node1'))!.tokens.refreshToken, 'refresh-0');
     refuse = false;
+    await clock.advance(10_000);
     await link.refresh();
     assert.deepEqual(
       refreshCalls().map((c) => c.form.get('refresh_token')),
@@ -236,6 +250,7 @@ describe('core: refresh (scripted provider)', function () {
 
   it('refresh() joins a refresh under way', async () => {
     mock.token(tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }));
+    await clock.advance(10_000);
     const [a, b] = await Promise.all([link.refresh(), link.refresh(), link.accessToken()]);
     assert.equal(refreshCalls().length, 1);
     assert.equal(a.state, 'linked');

@@ -1,6 +1,9 @@
-import { profile } from './profile.js';
+import { DAY_MS, profile } from './profile.js';
 
-/** Microsoft identity platform (the `common` tenant): device flow, OIDC userinfo on Graph. */
+/**
+ * Microsoft identity platform (the `common` tenant): device flow, OIDC userinfo on Graph. Refresh
+ * tokens die after 90 days unused (AADSTS700082).
+ */
 export const microsoft = profile({
   kind: 'microsoft',
   displayName: 'Microsoft',
@@ -14,4 +17,5 @@ export const microsoft = profile({
   consoleUrl: 'https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade',
   manageUrl: 'https://account.live.com/consent/Manage',
   hints: ['microsoftTenant'],
+  expiry: { kind: 'inactivity', idleMs: 90 * DAY_MS },
 });
