@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import type { TokenEndpointResponse } from 'openid-client';
-import type { LinkingMethod } from '../../src/core/device-flow.js';
-import { cleanupTempDirs, makeLink, nextEvent } from '../helpers/core-fixtures.js';
+import { cleanupTempDirs, instantPairing, makeLink, nextEvent } from '../helpers/core-fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { MockProvider } from '../helpers/mock-provider.js';
 
@@ -14,23 +12,6 @@ const DAY = 24 * 3600_000;
  */
 describe('core: Spotify preset', function () {
   after(cleanupTempDirs);
-
-  /** A pairing method whose person approves `approveAfterMs` after the code is shown. */
-  function instantPairing(clock: ManualClock, response: Partial<TokenEndpointResponse>, approveAfterMs = 30_000): LinkingMethod {
-    return async ({ signal }) => ({
-      userCode: 'BDWP-HQPK',
-      verificationUri: 'http://192.168.1.20:1880/link',
-      verificationUriComplete: 'http://192.168.1.20:1880/link?user_code=BDWP-HQPK',
-      expiresAt: clock.now() + 600_000,
-      tokens: new Promise<TokenEndpointResponse>((resolve, reject) => {
-        const timer = clock.setTimer(approveAfterMs, () => resolve(response as TokenEndpointResponse));
-        signal.addEventListener('abort', () => {
-          clock.clearTimer(timer);
-          reject(signal.reason);
-        });
-      }),
-    });
-  }
 
   it('refresh_expires_at = approval + 180 days; relink_soon 14, 3 and 1 days before; then relink_required', async () => {
     // A refresh (MockAgent + fsync) must arm its next timer before time moves on, even on a busy machine.
