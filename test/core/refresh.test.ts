@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
+import { runAction } from '../../src/core/actions.js';
 import type { Link } from '../../src/core/link.js';
 import type { TokenStore } from '../../src/core/store.js';
 import { cleanupTempDirs, makeLink, nextEvent, type Recorder } from '../helpers/core-fixtures.js';
@@ -255,6 +256,50 @@ describe('core: refresh (scripted provider)', function () {
     assert.equal(refreshCalls().length, 1);
     assert.equal(a.state, 'linked');
     assert.equal(b.token_expires_at, a.token_expires_at);
+  });
+
+  it('20 refresh requests make 1 token call: spaced 10 s from the last token call, joined while under way, retry_later during back-off', async () => {
+    const ask = async (times: number, together = false) => {
+      const run = () => runAction(link, 'refresh').then((outcome) => outcome.reply);
+      if (together) return Promise.all(Array.from({ length: times }, run));
+      const replies = [];
+      for (let i = 0; i < times; i++) replies.push(await run());
+      return replies;
+    };
+    mock.token(tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }), tokens({ access_token: 'access-2', refresh_token: 'refresh-2' }));
+    // Linking was a token call: the tokens are new.
+    assert.ok((await ask(20)).every((r) => r.status === 'ok' && r.data.state === 'linked'));
+    assert.equal(refreshCalls().length, 0);
+
+    await clock.advance(10_000);
+    const spaced = await ask(20);
+    assert.equal(refreshCalls().length, 1);
+    assert.ok(spaced.every((r) => r.status === 'ok' && r.data.token_expires_at === spaced[0]!.data.token_expires_at));
+
+    await clock.advance(10_000);
+    const together = await ask(20, true);
+    assert.equal(refreshCalls().length, 2, 'the requests under way joined one refresh');
+    assert.ok(together.every((r) => r.status === 'ok'));
+
+    await clock.advance(10_000);
+    mock.token({ status: 503, body: '' });
+    const [failed, ...refused] = await ask(20);
+    assert.equal(failed!.error?.code, 'provider_unavailable');
+    assert.equal(refreshCalls().length, 3);
+    assert.deepEqual([...new Set(refused.map((r) => r.error?.code))], ['retry_later']);
+    assert.match(refused[0]!.error!.message, /next try waits until .* \(5 s\)/);
+    assert.equal(refused[0]!.data.state, 'linked', 'the reply carries the snapshot');
+    assert.equal(refreshCalls().length, 3, 'no call during back-off');
+
+    // Back-off over (5 s) but within 10 s of the failed call: the snapshot, no call. Then a call.
+    await clock.advance(5_000);
+    assert.equal((await ask(1))[0]!.error, null);
+    assert.equal(refreshCalls().length, 3);
+    mock.token(tokens({ access_token: 'access-4', refresh_token: 'refresh-4' }));
+    await clock.advance(5_000);
+    assert.equal((await ask(1))[0]!.data.error, null);
+    assert.equal(refreshCalls().length, 4);
+    assert.equal(await link.accessToken(), 'access-4');
   });
 
   it('revoke tells the provider both tokens; when it cannot, tokens are still deleted and the problem reported', async () => {
