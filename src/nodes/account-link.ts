@@ -6,7 +6,8 @@ import { forgetRemovedLinks } from './forget-removed-links.js';
 import { nodeLogger } from './node-logger.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { PairingService } from './pairing-service.js';
-import { promptFormatter } from './prompt-formatter.js';
+import { promptFormatter, relinkPromptFormatter } from './prompt-formatter.js';
+import { refreshRequests } from './runtime-settings.js';
 import { claimSlug, releaseSlug } from './slug-owners.js';
 import { tokenStore } from './token-store.js';
 import { register as registerRefresh } from './account-link-refresh.js';
@@ -21,6 +22,8 @@ interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret'>
   redirectUri?: string;
   mqtt?: string;
   language?: string;
+  /** Days before the provider ends the link of the first relink warning; empty for the default. */
+  relinkLead?: string | number;
 }
 
 interface Credentials {
@@ -81,6 +84,9 @@ export = function accountLink(RED: NodeAPI): void {
         logger: nodeLogger(node),
         pairing: pairing.methodFor(node, { publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, source: () => link }),
         formatPrompt: promptFormatter(RED, config.language),
+        formatRelinkPrompt: relinkPromptFormatter(RED, config.language),
+        relinkLeadDays: config.relinkLead === undefined || config.relinkLead === '' ? undefined : Number(config.relinkLead),
+        refreshRequests: refreshRequests(RED),
       });
       link.on('snapshot', publish);
       pairing.expect(node, settings);

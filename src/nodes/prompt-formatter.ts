@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
-import { englishPrompt, type PromptFormatter } from '../core/index.js';
+import { englishPrompt, englishRelinkPrompt, type PromptFormatter, type RelinkPromptFormatter } from '../core/index.js';
 
 /**
  * The spoken/displayed prompt in the node's `language`, or the runtime's when it is empty.
@@ -9,36 +9,56 @@ import { englishPrompt, type PromptFormatter } from '../core/index.js';
  * `locales/<lang>/account-link.json` beside this file.
  */
 export function promptFormatter(RED: NodeAPI, language: string | undefined): PromptFormatter {
-  const template = language ? promptTemplate(language) : undefined;
   return (parts) => {
     const values = { ...parts, url: parts.url.replace(/^https?:\/\//, '') };
-    if (template) return template.replace(/__(\w+)__/g, (whole, name: string) => values[name as keyof typeof values] ?? whole);
-    const text = RED._('account-link.prompt', values);
-    return text && text !== 'account-link.prompt' ? text : englishPrompt(parts);
+    return localized(RED, language, 'prompt', values) ?? englishPrompt(parts);
   };
 }
 
-const promptTemplates = new Map<string, string | undefined>();
-
-/** The catalog's prompt for `language` (or its base language, `de` for `de-CH`), read once. */
-function promptTemplate(language: string): string | undefined {
-  if (!promptTemplates.has(language)) {
-    let found: string | undefined;
-    for (const candidate of [language, language.split('-')[0]]) {
-      found = catalogPrompt(candidate);
-      if (found) break;
-    }
-    promptTemplates.set(language, found);
-  }
-  return promptTemplates.get(language);
+/**
+ * The prompt of a link whose end is near, in the node's language: when it ends (the date in that
+ * language), and why it lasts so little when the profile knows (a Google app in Testing).
+ */
+export function relinkPromptFormatter(RED: NodeAPI, language: string | undefined): RelinkPromptFormatter {
+  return (parts) => {
+    const date = new Date(parts.endsAt).toLocaleDateString(language || undefined, { dateStyle: 'long' });
+    const key = parts.daysLeft <= 1 ? 'relinkPrompt.day' : 'relinkPrompt.days';
+    const sentence = localized(RED, language, key, { provider: parts.provider, days: String(parts.daysLeft), date });
+    if (sentence === undefined) return englishRelinkPrompt(parts);
+    const reason = parts.reason ? (localized(RED, language, `hint.${parts.reason.hint}`, {}) ?? parts.reason.english) : undefined;
+    return reason ? `${sentence} ${reason}` : sentence;
+  };
 }
 
-function catalogPrompt(language: string): string | undefined {
-  try {
-    const file = path.join(__dirname, 'locales', language, 'account-link.json');
-    const catalog = JSON.parse(readFileSync(file, 'utf8')) as { 'account-link'?: { prompt?: string } };
-    return catalog['account-link']?.prompt;
-  } catch {
-    return undefined;
+/** `account-link.<key>` with `__name__` placeholders filled, or undefined when no catalog has it. */
+function localized(RED: NodeAPI, language: string | undefined, key: string, values: Record<string, string>): string | undefined {
+  const template = language ? catalogTemplate(language, key) : undefined;
+  if (template) return template.replace(/__(\w+)__/g, (whole, name: string) => values[name] ?? whole);
+  const text = RED._(`account-link.${key}`, values);
+  return text && text !== `account-link.${key}` ? text : undefined;
+}
+
+const catalogs = new Map<string, Record<string, unknown> | undefined>();
+
+/** The catalog text at `key` for `language` (or its base language, `de` for `de-CH`). */
+function catalogTemplate(language: string, key: string): string | undefined {
+  for (const candidate of [language, language.split('-')[0]!]) {
+    let value: unknown = catalog(candidate);
+    for (const part of key.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
+    if (typeof value === 'string') return value;
   }
+  return undefined;
+}
+
+/** The `account-link` section of a language's catalog, read once. */
+function catalog(language: string): Record<string, unknown> | undefined {
+  if (!catalogs.has(language)) {
+    try {
+      const file = path.join(__dirname, 'locales', language, 'account-link.json');
+      catalogs.set(language, (JSON.parse(readFileSync(file, 'utf8')) as { 'account-link'?: Record<string, unknown> })['account-link']);
+    } catch {
+      catalogs.set(language, undefined);
+    }
+  }
+  return catalogs.get(language);
 }

@@ -135,7 +135,7 @@ describe('editor script', () => {
     assert.equal(config.category, 'config');
     assert.deepEqual(Object.keys(config.defaults).sort(), [
       'authorizationEndpoint', 'clientId', 'deviceAuthorizationEndpoint', 'flow', 'issuer', 'language', 'link', 'mqtt',
-      'name', 'provider', 'publicUrl', 'redirectUri', 'revocationEndpoint', 'scope', 'tokenEndpoint', 'userinfoEndpoint',
+      'name', 'provider', 'publicUrl', 'redirectUri', 'relinkLead', 'revocationEndpoint', 'scope', 'tokenEndpoint', 'userinfoEndpoint',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(config.credentials)), { clientSecret: { type: 'password' } });
     assert.equal(config.defaults.mqtt.type, 'account-link-mqtt');
