@@ -27,7 +27,8 @@ export interface LinkOptions {
   /**
    * `spaced` (default): a refresh someone asks for joins one under way, is answered from the
    * snapshot within 10 s of the last token call, and refused (`retry_later`) during back-off.
-   * `unspaced` sends every request to the provider: only for test rigs that answer one request each.
+   * `unspaced` sends every request to the provider, back-off or not (only the wait before confirming an
+   * `invalid_grant` is kept): for test rigs that answer one request each.
    */
   refreshRequests?: 'spaced' | 'unspaced';
   /** How codes are made when the provider has no device flow (the pairing page). */

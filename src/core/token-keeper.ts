@@ -96,17 +96,17 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
       return;
     }
     const now = this.clock.now();
-    if (this.options.refreshRequests !== 'unspaced') {
-      if (this.timing.backingOff(now)) {
-        const waitMs = this.timing.retryNotBefore - now;
-        throw new LinkError(
-          'retry_later',
-          `The last refresh failed, so the next try waits until ${iso(this.timing.retryNotBefore)} (${Math.ceil(waitMs / 1000)} s).`,
-          { retryAfterMs: waitMs },
-        );
-      }
-      if (this.timing.recentlyCalled(stored.tokens, now)) return;
+    const spaced = this.options.refreshRequests !== 'unspaced';
+    // Even unspaced requests leave the confirmation of an invalid_grant its delay: that is its point.
+    if ((spaced || this.timing.confirming) && this.timing.backingOff(now)) {
+      const waitMs = this.timing.retryNotBefore - now;
+      throw new LinkError(
+        'retry_later',
+        `The last refresh failed, so the next try waits until ${iso(this.timing.retryNotBefore)} (${Math.ceil(waitMs / 1000)} s).`,
+        { retryAfterMs: waitMs },
+      );
     }
+    if (spaced && this.timing.recentlyCalled(stored.tokens, now)) return;
     await this.refreshTokens();
   }
 

@@ -302,6 +302,20 @@ describe('core: refresh (scripted provider)', function () {
     assert.equal(await link.accessToken(), 'access-4');
   });
 
+  it("refreshRequests 'unspaced' (test rigs): every request reaches the provider, except during an invalid_grant's confirmation", async () => {
+    const rig = await makeLink({ settings: mock.settings(), clock, http: { dispatcher: mock.dispatcher }, store, refreshRequests: 'unspaced' });
+    await rig.link.load();
+    const calls = () => refreshCalls().length;
+    mock.token({ status: 503, body: '' }, tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }), oauthError('invalid_grant'));
+    await assert.rejects(rig.link.refresh(), { code: 'provider_unavailable' });
+    await rig.link.refresh();
+    assert.equal(calls(), 2, 'no spacing, no back-off');
+    await assert.rejects(rig.link.refresh(), { code: 'invalid_grant_unconfirmed' });
+    await assert.rejects(rig.link.refresh(), { code: 'retry_later' });
+    assert.equal(calls(), 3, 'the confirmation keeps its delay');
+    await rig.link.close();
+  });
+
   it('revoke tells the provider both tokens; when it cannot, tokens are still deleted and the problem reported', async () => {
     mock.reply(mock.paths.revoke, 'POST', { status: 200 }, 2);
     const ok = await link.revoke();
