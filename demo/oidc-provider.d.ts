@@ -27,5 +27,7 @@ declare module 'oidc-provider' {
     on(event: string, listener: (...args: unknown[]) => void): this;
     proxy: boolean;
     readonly Client: { prototype: ClientLike };
+    /** Issued refresh tokens, found by their value; `exp` in epoch seconds. */
+    readonly RefreshToken: { find(value: string): Promise<{ exp?: number } | undefined> };
   }
 }

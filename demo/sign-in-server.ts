@@ -27,8 +27,11 @@ export interface TestProviderOptions {
   deviceCodeTtl?: number;
   /** Refresh token lifetime in seconds (default 14 days). */
   refreshTokenTtl?: number;
-  /** Say that lifetime in token responses as `refresh_token_expires_in`, as GitHub does (default off). */
-  announceRefreshExpiry?: boolean;
+  /**
+   * State each issued refresh token's remaining lifetime in the token response, as GitHub
+   * (`refresh_token_expires_in`) or Keycloak (`refresh_expires_in`) do; oidc-provider itself does not.
+   */
+  stateRefreshLifetime?: 'refresh_token_expires_in' | 'refresh_expires_in';
   /** Accounts by id (default `alice` → "Alice", `bob` → "Bob"). */
   accounts?: Record<string, TestAccount>;
   /** Redirect URIs registered for both clients (more can be added with `addRedirectUri`). */
@@ -194,6 +197,17 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
 
   const requests: TokenRequestRecord[] = [];
   const revoked: string[] = [];
+  const statedField = options.stateRefreshLifetime;
+  if (statedField) {
+    provider.use(async (ctx, next) => {
+      await next();
+      const body = ctx.body as Record<string, unknown> | undefined;
+      if (ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 200 || typeof body?.refresh_token !== 'string') return;
+      // The lifetime of the token the provider just issued, read back from its own record.
+      const issued = await provider.RefreshToken.find(body.refresh_token);
+      if (issued?.exp) body[statedField] = issued.exp - Math.floor(Date.now() / 1000);
+    });
+  }
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.method === 'POST' && ctx.path === '/token/revocation' && typeof ctx.oidc?.params?.token === 'string') {
@@ -201,8 +215,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     }
     if (ctx.method === 'POST' && ctx.path === '/token') {
       const params = ctx.oidc?.params ?? {};
-      const body = ctx.body as { error?: unknown; refresh_token?: unknown; refresh_token_expires_in?: number } | undefined;
-      if (options.announceRefreshExpiry && body?.refresh_token) body.refresh_token_expires_in = options.refreshTokenTtl ?? 14 * 24 * 3600;
+      const body = ctx.body as { error?: unknown } | undefined;
       requests.push({
         grantType: String(params.grant_type ?? ''),
         clientId: typeof params.client_id === 'string' ? params.client_id : undefined,

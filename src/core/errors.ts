@@ -10,12 +10,14 @@ export type LinkErrorCode =
   | 'access_denied'
   | 'code_expired'
   | 'invalid_grant'
+  | 'invalid_grant_unconfirmed'
   | 'refresh_expired'
   | 'invalid_client'
   | 'invalid_scope'
   | 'network'
   | 'timeout'
   | 'rate_limited'
+  | 'retry_later'
   | 'provider_unavailable'
   | 'bad_response'
   | 'response_too_large'
@@ -45,6 +47,7 @@ const TRANSIENT: ReadonlySet<LinkErrorCode> = new Set<LinkErrorCode>([
   'network',
   'timeout',
   'rate_limited',
+  'retry_later',
   'provider_unavailable',
   'bad_response',
   'response_too_large',
@@ -74,13 +77,14 @@ export class LinkError extends Error {
   }
 }
 
+const GRANT_REFUSED = 'The provider no longer accepts this link (it was revoked, expired or replaced). Link the account again.';
+
 const OAUTH_ERROR_MESSAGES: Record<string, [LinkErrorCode, string]> = {
   access_denied: ['access_denied', 'The request was declined on the sign-in page.'],
   expired_token: ['code_expired', 'The code expired before it was approved. Start linking again.'],
-  invalid_grant: [
-    'invalid_grant',
-    'The provider no longer accepts this link (it was revoked, expired or replaced). Link the account again.',
-  ],
+  invalid_grant: ['invalid_grant', GRANT_REFUSED],
+  // GitHub's word for a refresh token it no longer accepts.
+  bad_refresh_token: ['invalid_grant', GRANT_REFUSED],
   invalid_client: [
     'invalid_client',
     'The provider rejected the client id or client secret. Check them in the account-link node.',

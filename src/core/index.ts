@@ -104,7 +104,10 @@ export {
   type ProviderKind,
   type ProviderProfile,
   type RedirectContext,
+  type ShortLifetime,
 } from './profiles/index.js';
+/** The relink warning ladder (14, 3 and 1 days before a link ends) and what the store keeps of it. */
+export { DEFAULT_RELINK_LEAD_DAYS, RelinkLadder, type RelinkWarnings } from './relink-warnings.js';
 /** Settings resolved into a provider ready to talk to. */
 export { displayNameFor, resolveProvider, type FlowChoice, type Provider, type ProviderSettings } from './providers.js';
 /** Redirect URIs and pairing-page addresses. */
@@ -120,12 +123,15 @@ export {
 /** What users see of a link (snapshot), what happened to it (events), and the prompt's words. */
 export {
   englishPrompt,
+  englishRelinkPrompt,
   LINK_EVENT_TYPES,
   type ErrorSummary,
   type LinkEvent,
   type LinkEventType,
   type LinkState,
   type PromptFormatter,
+  type RelinkPromptFormatter,
+  type RelinkPromptParts,
   type Snapshot,
 } from './snapshot.js';
 /** Codes and addresses in words for speakers: the spelling alphabets of en, de, fr and es. */

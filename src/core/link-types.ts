@@ -4,7 +4,7 @@ import type { LinkingMethod, LinkingProgress, LinkingSession } from './device-fl
 import type { HttpOptions } from './http.js';
 import type { Logger } from './logger.js';
 import type { ProviderSettings } from './providers.js';
-import type { LinkEvent, LinkState, PromptFormatter, Snapshot } from './snapshot.js';
+import type { LinkEvent, LinkState, PromptFormatter, RelinkPromptFormatter, Snapshot } from './snapshot.js';
 import type { SpeechOptions } from './spoken.js';
 import type { StoredLink, TokenStore } from './store.js';
 
@@ -26,6 +26,17 @@ export interface LinkOptions {
   speech?: SpeechOptions;
   /** What people call this link (the config node's name); the slug when empty. */
   name?: string;
+  /** The prompt of a link whose end is near (default: English). */
+  formatRelinkPrompt?: RelinkPromptFormatter;
+  /** Days before `refresh_expires_at` of the first `relink_soon` warning (default 14; 0: none). 3 and 1 follow. */
+  relinkLeadDays?: number;
+  /**
+   * `spaced` (default): a refresh someone asks for joins one under way, is answered from the
+   * snapshot within 10 s of the last token call, and refused (`retry_later`) during back-off.
+   * `unspaced` sends every request to the provider, back-off or not (only the wait before confirming an
+   * `invalid_grant` is kept): for test rigs that answer one request each.
+   */
+  refreshRequests?: 'spaced' | 'unspaced';
   /** How codes are made when the provider has no device flow (the pairing page). */
   pairing?: LinkingMethod;
   /** What a relink that comes back with another account does: `refuse` (the default) keeps the old link. */

@@ -197,11 +197,12 @@ export class Link extends TokenKeeper {
     return this.attempt.finished;
   }
 
-  /** Refreshes now (joining any refresh under way) and returns the new snapshot. */
+  /**
+   * Refreshes now and returns the new snapshot; joins a refresh under way, answers from the current
+   * tokens within 10 s of the last token call, and refuses with `retry_later` during back-off.
+   */
   async refresh(): Promise<Snapshot> {
-    this.assertOpen();
-    this.usableStored();
-    await this.refreshTokens();
+    await this.requestedRefresh();
     return this.current;
   }
 
@@ -269,7 +270,7 @@ export class Link extends TokenKeeper {
   private async completeAttempt(provider: Provider, response: oauth.TokenEndpointResponse, run: LinkingRun): Promise<Snapshot> {
     const now = this.clock.now();
     const { expiry } = provider.profile;
-    const tokens = toTokenSet(response, null, now, expiry.kind === 'fixed');
+    const tokens = toTokenSet(response, null, now, expiry);
     let account: Account | null = null;
     try {
       account = await provider.fetchAccount(tokens.accessToken);
@@ -284,7 +285,6 @@ export class Link extends TokenKeeper {
       return this.refuseAccount(provider, tokens, accountChangeRefused(provider.displayName, previous!, account!));
     }
     const record: StoredLink = { tokens, account, problem: null };
-    if (expiry.kind === 'fixed') record.tokens.refreshExpiresAt = now + expiry.afterApprovalMs;
     try {
       await this.storeNewLink(record, () => {
         this.attempt = null;
@@ -401,6 +401,7 @@ export class Link extends TokenKeeper {
       updatedAt: this.updatedAt,
       formatPrompt: this.formatPrompt,
       speech: this.options.speech,
+      relinkPrompt: this.relinkPrompt(),
     });
   }
 }

@@ -2,6 +2,7 @@ import type { Account } from './account.js';
 import type { LinkingProgress, LinkingSession } from './device-flow.js';
 import type { LinkError, LinkErrorCode } from './errors.js';
 import { ENGLISH_SPEECH, spokenCode, type SpeechOptions } from './spoken.js';
+import type { ShortLifetime } from './profiles/index.js';
 import type { StoredLink } from './store.js';
 
 /** Where a link stands; `pending` means a code is waiting for a person. */
@@ -51,7 +52,7 @@ export type LinkEvent = { at: string } & (
   | { event_type: 'linked'; account: Account | null; account_changed: boolean; previous_account: Account | null }
   | { event_type: 'refreshed'; token_expires_at: string | null }
   | { event_type: 'refresh_failed'; error: ErrorSummary; retry_at: string | null }
-  | { event_type: 'relink_soon'; refresh_expires_at: string | null }
+  | { event_type: 'relink_soon'; refresh_expires_at: string | null; days_left: number }
   | { event_type: 'relink_required'; error: ErrorSummary }
   | { event_type: 'revoked'; provider_revoked: boolean }
   | { event_type: 'error'; error: ErrorSummary }
@@ -97,6 +98,27 @@ export const englishPrompt: PromptFormatter = ({ provider, url, code, relink, wa
     ? `Waiting for the sign-in to ${provider} on the phone where the code was entered`
     : `To ${relink ? 'relink' : 'link'} ${provider}, open ${url.replace(/^https?:\/\//, '')} and enter ${code}`;
 
+/** What the prompt says of a link that will soon need a person again. */
+export interface RelinkPromptParts {
+  provider: string;
+  /** Whole days left, rounded up (the event's `days_left`). */
+  daysLeft: number;
+  /** `refresh_expires_at`, epoch ms. */
+  endsAt: number;
+  /** Why the link lasts so little, when the profile knows (Google's Testing apps). */
+  reason: ShortLifetime | null;
+}
+
+/** Builds the prompt of a link whose end is near; the Node-RED layer passes a localized one. */
+export type RelinkPromptFormatter = (parts: RelinkPromptParts) => string;
+
+/** "The Spotify link ends in 3 days, on 2026-08-28; link it again before then." */
+export const englishRelinkPrompt: RelinkPromptFormatter = ({ provider, daysLeft, endsAt, reason }) => {
+  const date = new Date(endsAt).toISOString().slice(0, 10);
+  const when = daysLeft <= 1 ? `within a day, on ${date}; link it again now.` : `in ${daysLeft} days, on ${date}; link it again before then.`;
+  return `The ${provider} link ends ${when}${reason ? ` ${reason.english}` : ''}`;
+};
+
 /** Epoch ms as an ISO string; null stays null. */
 export function iso(epochMs: number | null | undefined): string | null {
   return epochMs === null || epochMs === undefined ? null : new Date(epochMs).toISOString();
@@ -118,6 +140,8 @@ export interface SnapshotParts {
   formatPrompt: PromptFormatter;
   /** The spoken fields' language and sentence; English when not given. */
   speech?: SpeechOptions;
+  /** The prompt when no code is shown: when a link that ends soon needs a person again, or null. */
+  relinkPrompt: string | null;
 }
 
 /** The snapshot of a link: what may be shown of it, and nothing secret. */
@@ -152,7 +176,7 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
           relink: Boolean(stored),
           waitingFor: signIn ? 'sign_in' : 'code',
         })
-      : null,
+      : parts.relinkPrompt,
     user_code_spoken: spoken?.user_code_spoken ?? null,
     prompt_spoken: spoken?.prompt_spoken ?? null,
     error: parts.error?.toJSON() ?? null,

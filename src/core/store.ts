@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Account } from './account.js';
 import { LinkError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
+import type { RelinkWarnings } from './relink-warnings.js';
 import type { ErrorSummary } from './snapshot.js';
 
 /** The secrets of one link. Lives only in memory and, encrypted, in the store. */
@@ -17,8 +18,10 @@ export interface TokenSet {
   scope: string | null;
   /** Epoch ms when this access token was issued: with expiresAt, its lifetime. */
   obtainedAt: number;
-  /** Epoch ms after which the refresh token is dead whatever happens, when known. */
+  /** Epoch ms when the grant needs a person again (the snapshot's `refresh_expires_at`), when known. */
   refreshExpiresAt: number | null;
+  /** True when a token response stated that date, rather than the provider's expiry model. */
+  refreshExpiresStated?: boolean;
 }
 
 /** What the store keeps for one link: its tokens, its account, and why it needs relinking, if it does. */
@@ -27,6 +30,8 @@ export interface StoredLink {
   account: Account | null;
   /** Set once the provider refused the grant: survives restarts so the link stays `relink_required`. */
   problem?: ErrorSummary | null;
+  /** The relink warnings already sent, so each goes out once even across restarts. */
+  relinkWarnings?: RelinkWarnings | null;
 }
 
 interface Envelope {

@@ -1,4 +1,5 @@
 import type * as oauth from 'openid-client';
+import type { ExpiryModel } from './profiles/index.js';
 import type { TokenSet } from './store.js';
 
 /**
@@ -7,15 +8,16 @@ import type { TokenSet } from './store.js';
  */
 const MAX_LIFETIME_S = 10 * 365 * 24 * 60 * 60;
 
-/** Reads a token response. A response without a refresh token keeps the previous one. */
+/**
+ * Reads a token response. A response without a refresh token keeps the previous one. `previous`
+ * is null for a new grant (linking), whose approval starts a `fixed` model's clock.
+ */
 export function toTokenSet(
   response: oauth.TokenEndpointResponse,
   previous: TokenSet | null,
   now: number,
-  /** True when the refresh horizon is fixed at approval (the profile's `fixed` expiry). */
-  fixedHorizon: boolean,
+  expiry: ExpiryModel,
 ): TokenSet {
-  const refreshLifetime = numberField(response, 'refresh_token_expires_in') ?? numberField(response, 'refresh_expires_in');
   const rotated = typeof response.refresh_token === 'string' && response.refresh_token !== '';
   return {
     accessToken: response.access_token,
@@ -24,13 +26,31 @@ export function toTokenSet(
     refreshToken: rotated ? response.refresh_token! : (previous?.refreshToken ?? null),
     scope: typeof response.scope === 'string' ? response.scope : (previous?.scope ?? null),
     obtainedAt: now,
-    refreshExpiresAt:
-      fixedHorizon
-        ? (previous?.refreshExpiresAt ?? null)
-        : rotated && refreshLifetime !== undefined
-          ? now + refreshLifetime * 1000
-          : (previous?.refreshExpiresAt ?? null),
+    ...refreshHorizon(response, previous, now, expiry),
   };
+}
+
+/**
+ * When the grant needs a person again. A lifetime stated in this response wins; else one stated
+ * earlier stands; else the profile's model decides.
+ */
+function refreshHorizon(
+  response: oauth.TokenEndpointResponse,
+  previous: TokenSet | null,
+  now: number,
+  expiry: ExpiryModel,
+): Pick<TokenSet, 'refreshExpiresAt' | 'refreshExpiresStated'> {
+  const stated = numberField(response, 'refresh_token_expires_in') ?? numberField(response, 'refresh_expires_in');
+  if (stated !== undefined) return { refreshExpiresAt: now + stated * 1000, refreshExpiresStated: true };
+  if (previous?.refreshExpiresStated) return { refreshExpiresAt: previous.refreshExpiresAt, refreshExpiresStated: true };
+  switch (expiry.kind) {
+    case 'fixed':
+      return { refreshExpiresAt: previous ? previous.refreshExpiresAt : now + expiry.afterApprovalMs };
+    case 'inactivity':
+      return { refreshExpiresAt: now + expiry.idleMs };
+    default:
+      return { refreshExpiresAt: previous?.refreshExpiresAt ?? null };
+  }
 }
 
 function numberField(response: oauth.TokenEndpointResponse, name: string): number | undefined {

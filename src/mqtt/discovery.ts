@@ -11,6 +11,8 @@ export interface DiscoveryNames {
   verificationUri: string;
   codeExpiresAt: string;
   tokenExpiresAt: string;
+  /** The date the link needs a person again (`refresh_expires_at`). */
+  refreshExpiresAt: string;
   linked: string;
   start: string;
   refresh: string;
@@ -31,6 +33,7 @@ export const ENGLISH_DISCOVERY_NAMES: DiscoveryNames = {
   verificationUri: 'Verification URL',
   codeExpiresAt: 'Code expiry',
   tokenExpiresAt: 'Token expiry',
+  refreshExpiresAt: 'Link ends',
   linked: 'Linked',
   start: 'Start linking',
   refresh: 'Refresh',
@@ -140,6 +143,11 @@ export function discoveryPayload(input: DiscoveryInput): Record<string, unknown>
         dev_cla: 'timestamp',
         val_tpl: fieldTemplate('token_expires_at'),
         ent_cat: 'diagnostic',
+      }),
+      refresh_expires_at: sensor('refresh_expires_at', n.refreshExpiresAt, {
+        dev_cla: 'timestamp',
+        val_tpl: fieldTemplate('refresh_expires_at'),
+        ic: 'mdi:calendar-alert',
       }),
       linked: {
         p: 'binary_sensor',

@@ -8,6 +8,7 @@ export const FIELD_TOPICS = [
   'code_expires_at',
   'account',
   'token_expires_at',
+  'refresh_expires_at',
   'prompt',
   'user_code_spoken',
   'prompt_spoken',

@@ -47,6 +47,7 @@ const NAME_KEYS: (keyof DiscoveryNames)[] = [
   'verificationUri',
   'codeExpiresAt',
   'tokenExpiresAt',
+  'refreshExpiresAt',
   'linked',
   'start',
   'refresh',

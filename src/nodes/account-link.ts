@@ -6,8 +6,9 @@ import { forgetRemovedLinks } from './forget-removed-links.js';
 import { nodeLogger } from './node-logger.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { PairingService } from './pairing-service.js';
-import { promptFormatter, speechOptions } from './prompt-formatter.js';
+import { promptFormatter, relinkPromptFormatter, speechOptions } from './prompt-formatter.js';
 import { trackLink, untrackLink } from './running-links.js';
+import { refreshRequests } from './runtime-settings.js';
 import { claimSlug, releaseSlug } from './slug-owners.js';
 import { tokenStore } from './token-store.js';
 import { register as registerRefresh } from './account-link-refresh.js';
@@ -25,6 +26,8 @@ interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret'>
   accountChange?: AccountChangePolicy;
   /** `letters` (default) or `digits`: how the pairing page's codes look. */
   codeStyle?: string;
+  /** Days before the provider ends the link of the first relink warning; empty for the default. */
+  relinkLead?: string | number;
 }
 
 interface Credentials {
@@ -93,6 +96,9 @@ export = function accountLink(RED: NodeAPI): void {
         formatPrompt: promptFormatter(RED, config.language),
         accountChange: config.accountChange === 'allow' ? 'allow' : 'refuse',
         speech: speechOptions(RED, config.language),
+        formatRelinkPrompt: relinkPromptFormatter(RED, config.language),
+        relinkLeadDays: config.relinkLead === undefined || config.relinkLead === '' ? undefined : Number(config.relinkLead),
+        refreshRequests: refreshRequests(RED),
       });
       link.on('snapshot', publish);
       pairing.expect(node, settings);

@@ -1,28 +1,27 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NodeAPI } from 'node-red';
-import { englishPrompt, englishSpokenPrompt, type PromptFormatter, type SpeechOptions } from '../core/index.js';
+import {
+  englishPrompt,
+  englishRelinkPrompt,
+  englishSpokenPrompt,
+  type PromptFormatter,
+  type RelinkPromptFormatter,
+  type SpeechOptions,
+} from '../core/index.js';
 
 /**
- * The prompts in the catalog: to be read (linking for the first time or again, or waiting for the
- * sign-in) and `promptSpoken`, to be heard.
- */
-type PromptKey = 'prompt' | 'promptRelink' | 'promptSignIn' | 'promptSpoken';
-
-/**
- * The spoken/displayed prompt in the node's `language`, or the runtime's when it is empty: the
- * code to enter, or (`waitingFor: sign_in`) that the sign-in is under way on the phone.
+ * The displayed prompt in the node's `language`, or the runtime's when it is empty: the code to
+ * enter ("To link …", "To relink …"), or (`waitingFor: sign_in`) that the sign-in is under way.
  * Node-RED loads catalogs only for the runtime's language, so other languages are read from
  * `locales/<lang>/account-link.json` beside this file.
  */
 export function promptFormatter(RED: NodeAPI, language: string | undefined): PromptFormatter {
-  return catalogFormatter(
-    RED,
-    language,
-    (parts) => (parts.waitingFor === 'sign_in' ? 'promptSignIn' : parts.relink ? 'promptRelink' : 'prompt'),
-    englishPrompt,
-    (url) => url.replace(/^https?:\/\//, ''),
-  );
+  return (parts) => {
+    const key = parts.waitingFor === 'sign_in' ? 'promptSignIn' : parts.relink ? 'promptRelink' : 'prompt';
+    const values = { provider: parts.provider, code: parts.code, url: parts.url.replace(/^https?:\/\//, '') };
+    return localized(RED, language, key, values) ?? englishPrompt(parts);
+  };
 }
 
 /**
@@ -32,24 +31,8 @@ export function promptFormatter(RED: NodeAPI, language: string | undefined): Pro
 export function speechOptions(RED: NodeAPI, language: string | undefined): SpeechOptions {
   return {
     language: language || runtimeLanguage(RED),
-    formatPrompt: catalogFormatter(RED, language, () => 'promptSpoken', englishSpokenPrompt, (url) => url),
-  };
-}
-
-function catalogFormatter(
-  RED: NodeAPI,
-  language: string | undefined,
-  keyOf: (parts: Parameters<PromptFormatter>[0]) => PromptKey,
-  english: PromptFormatter,
-  showUrl: (url: string) => string,
-): PromptFormatter {
-  return (parts) => {
-    const key = keyOf(parts);
-    const template = language ? promptTemplate(language, key) : undefined;
-    const values = { provider: parts.provider, code: parts.code, url: showUrl(parts.url) };
-    if (template) return template.replace(/__(\w+)__/g, (whole, name: string) => values[name as keyof typeof values] ?? whole);
-    const text = RED._(`account-link.${key}`, values);
-    return text && text !== `account-link.${key}` ? text : english(parts);
+    formatPrompt: (parts) =>
+      localized(RED, language, 'promptSpoken', { provider: parts.provider, code: parts.code, url: parts.url }) ?? englishSpokenPrompt(parts),
   };
 }
 
@@ -61,28 +44,50 @@ function runtimeLanguage(RED: NodeAPI): string {
   return 'en-US';
 }
 
-const promptTemplates = new Map<string, string | undefined>();
-
-/** The catalog's `key` for `language` (or its base language, `de` for `de-CH`), read once. */
-function promptTemplate(language: string, key: PromptKey): string | undefined {
-  const cacheKey = `${language}\u0000${key}`;
-  if (!promptTemplates.has(cacheKey)) {
-    let found: string | undefined;
-    for (const candidate of [language, language.split('-')[0]!]) {
-      found = catalogPrompt(candidate, key);
-      if (found) break;
-    }
-    promptTemplates.set(cacheKey, found);
-  }
-  return promptTemplates.get(cacheKey);
+/**
+ * The prompt of a link whose end is near, in the node's language: when it ends (the date in that
+ * language), and why it lasts so little when the profile knows (a Google app in Testing).
+ */
+export function relinkPromptFormatter(RED: NodeAPI, language: string | undefined): RelinkPromptFormatter {
+  return (parts) => {
+    const date = new Date(parts.endsAt).toLocaleDateString(language || undefined, { dateStyle: 'long' });
+    const key = parts.daysLeft <= 1 ? 'relinkPrompt.day' : 'relinkPrompt.days';
+    const sentence = localized(RED, language, key, { provider: parts.provider, days: String(parts.daysLeft), date });
+    if (sentence === undefined) return englishRelinkPrompt(parts);
+    const reason = parts.reason ? (localized(RED, language, `hint.${parts.reason.hint}`, {}) ?? parts.reason.english) : undefined;
+    return reason ? `${sentence} ${reason}` : sentence;
+  };
 }
 
-function catalogPrompt(language: string, key: PromptKey): string | undefined {
-  try {
-    const file = path.join(__dirname, 'locales', language, 'account-link.json');
-    const catalog = JSON.parse(readFileSync(file, 'utf8')) as { 'account-link'?: Partial<Record<PromptKey, string>> };
-    return catalog['account-link']?.[key];
-  } catch {
-    return undefined;
+/** `account-link.<key>` with `__name__` placeholders filled, or undefined when no catalog has it. */
+function localized(RED: NodeAPI, language: string | undefined, key: string, values: Record<string, string>): string | undefined {
+  const template = language ? catalogTemplate(language, key) : undefined;
+  if (template) return template.replace(/__(\w+)__/g, (whole, name: string) => values[name] ?? whole);
+  const text = RED._(`account-link.${key}`, values);
+  return text && text !== `account-link.${key}` ? text : undefined;
+}
+
+const catalogs = new Map<string, Record<string, unknown> | undefined>();
+
+/** The catalog text at `key` for `language` (or its base language, `de` for `de-CH`). */
+function catalogTemplate(language: string, key: string): string | undefined {
+  for (const candidate of [language, language.split('-')[0]!]) {
+    let value: unknown = catalog(candidate);
+    for (const part of key.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
+    if (typeof value === 'string') return value;
   }
+  return undefined;
+}
+
+/** The `account-link` section of a language's catalog, read once. */
+function catalog(language: string): Record<string, unknown> | undefined {
+  if (!catalogs.has(language)) {
+    try {
+      const file = path.join(__dirname, 'locales', language, 'account-link.json');
+      catalogs.set(language, (JSON.parse(readFileSync(file, 'utf8')) as { 'account-link'?: Record<string, unknown> })['account-link']);
+    } catch {
+      catalogs.set(language, undefined);
+    }
+  }
+  return catalogs.get(language);
 }

@@ -19,3 +19,12 @@ export function mdnsAllowed(RED: NodeAPI): boolean {
   const options = (RED.settings as unknown as { accountLink?: { mdns?: unknown } }).accountLink;
   return options?.mdns !== false;
 }
+
+/**
+ * `accountLink: { refreshRequests: 'unspaced' }` lets every refresh request reach the provider, with
+ * no 10 s spacing and no back-off: for test rigs that answer one request each, never for a hub.
+ */
+export function refreshRequests(RED: NodeAPI): 'spaced' | 'unspaced' {
+  const options = (RED.settings as unknown as { accountLink?: { refreshRequests?: unknown } }).accountLink;
+  return options?.refreshRequests === 'unspaced' ? 'unspaced' : 'spaced';
+}

@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
 import type { Link } from '../../src/core/link.js';
 import type { ProviderSettings } from '../../src/core/providers.js';
-import { makeLink, useRealProvider } from '../helpers/core-fixtures.js';
-import type { ManualClock } from '../helpers/manual-clock.js';
+import { makeLink, nextEvent, useRealProvider } from '../helpers/core-fixtures.js';
+import { FaultProxy } from '../helpers/faults-proxy.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { DEVICE_CODE_GRANT, startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
+
+const DAY = 24 * 3600_000;
 
 /** The linking engine against a real authorization server (oidc-provider) on loopback. */
 describe('core: Link against a real OIDC provider', function () {
@@ -172,8 +175,17 @@ describe('core: Link against a real OIDC provider', function () {
     });
     assert.equal(((await reuse.json()) as { error: string }).error, 'invalid_grant');
     assert.equal(await provider.isTokenActive(expected), false);
-    await assert.rejects(link.refresh(), { code: 'invalid_grant' });
+    // The refusal is confirmed once, 30 s later, before the link is given up.
+    await clock.advance(10_000);
+    await assert.rejects(link.refresh(), { code: 'invalid_grant_unconfirmed' });
+    assert.equal(link.snapshot().state, 'linked', 'the access token is still valid');
+    const given = nextEvent(link, 'relink_required');
+    await clock.advance(30_000);
+    await given;
+    const refusals = provider.requests.filter((r) => r.grantType === 'refresh_token' && r.error === 'invalid_grant');
+    assert.deepEqual(refusals.map((r) => r.presented), [firstRefresh, expected, expected]);
     assert.equal(link.snapshot().state, 'relink_required');
+    assert.equal(link.snapshot().error?.code, 'invalid_grant');
     assert.equal(clock.pendingTimers, 0);
   });
 
@@ -291,5 +303,102 @@ describe('core: Link against a real OIDC provider', function () {
       assert.ok(secret.length >= 16);
       assert.equal(everything.includes(secret), false, 'a secret leaked');
     }
+  });
+
+  describe('issue 11: a stated refresh-token lifetime, and a false invalid_grant', () => {
+    let stated: TestProvider;
+    before(async () => {
+      // Five-day refresh tokens, each token response stating what is left of them (as Keycloak does);
+      // hour-long access tokens, so a refresh comes while the access token is still fresh.
+      stated = await startTestProvider({ accessTokenTtl: 3600, refreshTokenTtl: 5 * 24 * 3600, stateRefreshLifetime: 'refresh_expires_in' });
+    });
+    after(() => stated.close());
+    beforeEach(() => {
+      stated.requests.length = 0;
+    });
+
+    async function linked(overrides: Partial<ProviderSettings> = {}) {
+      const made = await newLink({ issuer: stated.issuer, clientId: stated.clientId, ...overrides });
+      const { pending, finished } = await made.link.start();
+      await stated.approveDevice(pending.user_code!, { accountId: 'alice' });
+      await clock.advance(5_000);
+      assert.equal((await finished).state, 'linked');
+      return made;
+    }
+
+    /** The provider's own expiry of a refresh token (introspection `exp`), epoch ms. */
+    async function providerExpiry(token: string): Promise<number> {
+      const response = await fetch(stated.endpoints.introspection, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, client_id: stated.clientId }),
+      });
+      const body = (await response.json()) as { active: boolean; exp?: number };
+      assert.ok(body.active && body.exp, JSON.stringify(body));
+      return body.exp * 1000;
+    }
+
+    it('stated: refresh_expires_at is the date the provider gave its refresh token; each rotation restates it; past it the link ends without asking', async () => {
+      const { link, store, rec } = await linked();
+      // The simulated clock started at the real time; allow for the seconds it ran ahead while linking.
+      const near = (a: number, b: number) => Math.abs(a - b) < 15_000;
+      const first = (await store.read('node1'))!.tokens;
+      assert.ok(first.refreshExpiresStated);
+      const firstDate = Date.parse(link.snapshot().refresh_expires_at!);
+      assert.ok(near(firstDate, clock.now() + 5 * DAY), link.snapshot().refresh_expires_at!);
+      assert.ok(near(firstDate, await providerExpiry(first.refreshToken!)), 'the provider agrees');
+
+      await clock.advanceToNext();
+      await clock.waitForTimers(1);
+      const rotated = (await store.read('node1'))!.tokens;
+      assert.notEqual(rotated.refreshToken, first.refreshToken);
+      const secondDate = Date.parse(link.snapshot().refresh_expires_at!);
+      assert.ok(secondDate > firstDate, 'the latest statement wins');
+      assert.ok(near(secondDate, rotated.obtainedAt + 5 * DAY));
+      assert.equal(rec.eventTypes().filter((t) => t === 'relink_soon').length, 0, 'a date every refresh moves never comes close');
+
+      // Node-RED is off past the stated date: on the way back up the link ends without a token call.
+      await link.close();
+      clock.setNow(secondDate + 1000);
+      const restarted = await makeLink({ settings: settings({ issuer: stated.issuer, clientId: stated.clientId }), clock, store });
+      links.push(restarted.link);
+      const refreshes = stated.count('refresh_token');
+      const ended = nextEvent(restarted.link, 'relink_required');
+      await restarted.link.load();
+      await clock.advance(0);
+      assert.equal((await ended).error.code, 'refresh_expired');
+      assert.equal(stated.count('refresh_token'), refreshes);
+    });
+
+    it('one false invalid_grant in front of the token endpoint: confirmed against the real provider, the link stays linked', async () => {
+      const proxy = await FaultProxy.start(stated.issuer);
+      try {
+        const { link, store, rec } = await linked({ tokenEndpoint: `${proxy.origin}/token` });
+        const presented = (await store.read('node1'))!.tokens.refreshToken;
+        proxy.falseInvalidGrants = 1;
+        await clock.advanceToNext();
+        const waiting = link.snapshot();
+        assert.deepEqual([waiting.state, waiting.error?.code], ['linked', 'invalid_grant_unconfirmed']);
+        assert.equal(stated.count('refresh_token'), 0, 'the refusal came from the proxy; the provider never saw the token');
+
+        await clock.advance(30_000);
+        await clock.waitForTimers(1);
+        assert.deepEqual(
+          proxy.tokenAttempts('refresh_token').map((a) => a.status),
+          [400, 200],
+        );
+        assert.deepEqual(
+          stated.requests.filter((r) => r.grantType === 'refresh_token').map((r) => [r.presented, r.status]),
+          [[presented, 200]],
+          'the same refresh token, accepted',
+        );
+        const after = link.snapshot();
+        assert.deepEqual([after.state, after.error], ['linked', null]);
+        assert.ok(await stated.isTokenActive(await link.accessToken()));
+        assert.ok(!rec.eventTypes().includes('relink_required'));
+      } finally {
+        await proxy.close();
+      }
+    });
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
+import { runAction } from '../../src/core/actions.js';
 import type { Link } from '../../src/core/link.js';
 import type { TokenStore } from '../../src/core/store.js';
 import { cleanupTempDirs, makeLink, nextEvent, type Recorder } from '../helpers/core-fixtures.js';
@@ -60,10 +61,14 @@ describe('core: refresh (scripted provider)', function () {
       tokens({ access_token: 'access-2', refresh_token: 'refresh-2' }),
       tokens({ access_token: 'access-3' }),
     );
+    // Refreshes asked for are spaced 10 s apart; closer ones are answered without a call.
+    await clock.advance(10_000);
     await link.refresh();
     assert.equal((await store.read('node1'))!.tokens.refreshToken, 'refresh-0');
+    await clock.advance(10_000);
     await link.refresh();
     assert.equal((await store.read('node1'))!.tokens.refreshToken, 'refresh-2');
+    await clock.advance(10_000);
     await link.refresh();
     assert.deepEqual(
       refreshCalls().map((c) => c.form.get('refresh_token')),
@@ -75,12 +80,19 @@ describe('core: refresh (scripted provider)', function () {
     assert.equal(await link.accessToken(), 'access-3');
   });
 
-  it('invalid_grant → relink_required, no retry, and it survives a restart', async () => {
-    mock.token(oauthError('invalid_grant'));
+  it('invalid_grant, confirmed once 30 s later → relink_required, no retry, and it survives a restart', async () => {
+    mock.token(oauthError('invalid_grant'), oauthError('invalid_grant'));
     const relink = nextEvent(link, 'relink_required');
     await clock.advanceToNext();
+    assert.equal(link.snapshot().error?.code, 'invalid_grant_unconfirmed');
+    assert.equal(clock.nextDue, clock.now() + 30_000, 'the confirmation is due in 30 s');
+    await clock.advanceToNext();
     await relink;
-    assert.equal(refreshCalls().length, 1);
+    assert.deepEqual(
+      refreshCalls().map((c) => c.form.get('refresh_token')),
+      ['refresh-0', 'refresh-0'],
+      'the same refresh token confirms',
+    );
     const snap = link.snapshot();
     assert.equal(snap.state, 'relink_required');
     assert.equal(snap.error?.code, 'invalid_grant');
@@ -88,10 +100,10 @@ describe('core: refresh (scripted provider)', function () {
     assert.deepEqual(rec.eventTypes().slice(-1), ['relink_required']);
     assert.equal(clock.pendingTimers, 0);
     await clock.advance(48 * HOUR);
-    assert.equal(refreshCalls().length, 1, 'no retry');
+    assert.equal(refreshCalls().length, 2, 'no retry');
     await assert.rejects(link.accessToken(), { code: 'invalid_grant' });
     await assert.rejects(link.refresh(), { code: 'invalid_grant' });
-    assert.equal(refreshCalls().length, 1);
+    assert.equal(refreshCalls().length, 2);
 
     const restarted = await makeLink({ settings: mock.settings(), clock, http: { dispatcher: mock.dispatcher }, store });
     const loaded = await restarted.link.load();
@@ -178,6 +190,7 @@ describe('core: refresh (scripted provider)', function () {
 
   it('invalid_client on refresh is an error to fix, not a dead grant: retried, and recovers without relinking', async () => {
     mock.token(oauthError('invalid_client', 401), tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }));
+    await clock.advance(10_000);
     await assert.rejects(link.refresh(), { code: 'invalid_client' });
     assert.equal(link.snapshot().state, 'linked', 'the still-valid access token keeps the link usable');
     assert.equal(link.snapshot().error?.code, 'invalid_client');
@@ -202,11 +215,13 @@ describe('core: refresh (scripted provider)', function () {
       tokens({ access_token: 'access-2', refresh_token: 'refresh-2' }),
     );
     const problem = nextEvent(link, 'error');
+    await clock.advance(10_000);
     await link.refresh();
     assert.equal(((await problem).error as { code: string }).code, 'store_failed');
     assert.equal(await link.accessToken(), 'access-1', 'the new token is served: the old one is spent');
     assert.equal((await store.read('node1'))!.tokens.refreshToken, 'refresh-0');
     refuse = false;
+    await clock.advance(10_000);
     await link.refresh();
     assert.deepEqual(
       refreshCalls().map((c) => c.form.get('refresh_token')),
@@ -236,10 +251,69 @@ describe('core: refresh (scripted provider)', function () {
 
   it('refresh() joins a refresh under way', async () => {
     mock.token(tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }));
+    await clock.advance(10_000);
     const [a, b] = await Promise.all([link.refresh(), link.refresh(), link.accessToken()]);
     assert.equal(refreshCalls().length, 1);
     assert.equal(a.state, 'linked');
     assert.equal(b.token_expires_at, a.token_expires_at);
+  });
+
+  it('20 refresh requests make 1 token call: spaced 10 s from the last token call, joined while under way, retry_later during back-off', async () => {
+    const ask = async (times: number, together = false) => {
+      const run = () => runAction(link, 'refresh').then((outcome) => outcome.reply);
+      if (together) return Promise.all(Array.from({ length: times }, run));
+      const replies = [];
+      for (let i = 0; i < times; i++) replies.push(await run());
+      return replies;
+    };
+    mock.token(tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }), tokens({ access_token: 'access-2', refresh_token: 'refresh-2' }));
+    // Linking was a token call: the tokens are new.
+    assert.ok((await ask(20)).every((r) => r.status === 'ok' && r.data.state === 'linked'));
+    assert.equal(refreshCalls().length, 0);
+
+    await clock.advance(10_000);
+    const spaced = await ask(20);
+    assert.equal(refreshCalls().length, 1);
+    assert.ok(spaced.every((r) => r.status === 'ok' && r.data.token_expires_at === spaced[0]!.data.token_expires_at));
+
+    await clock.advance(10_000);
+    const together = await ask(20, true);
+    assert.equal(refreshCalls().length, 2, 'the requests under way joined one refresh');
+    assert.ok(together.every((r) => r.status === 'ok'));
+
+    await clock.advance(10_000);
+    mock.token({ status: 503, body: '' });
+    const [failed, ...refused] = await ask(20);
+    assert.equal(failed!.error?.code, 'provider_unavailable');
+    assert.equal(refreshCalls().length, 3);
+    assert.deepEqual([...new Set(refused.map((r) => r.error?.code))], ['retry_later']);
+    assert.match(refused[0]!.error!.message, /next try waits until .* \(5 s\)/);
+    assert.equal(refused[0]!.data.state, 'linked', 'the reply carries the snapshot');
+    assert.equal(refreshCalls().length, 3, 'no call during back-off');
+
+    // Back-off over (5 s) but within 10 s of the failed call: the snapshot, no call. Then a call.
+    await clock.advance(5_000);
+    assert.equal((await ask(1))[0]!.error, null);
+    assert.equal(refreshCalls().length, 3);
+    mock.token(tokens({ access_token: 'access-4', refresh_token: 'refresh-4' }));
+    await clock.advance(5_000);
+    assert.equal((await ask(1))[0]!.data.error, null);
+    assert.equal(refreshCalls().length, 4);
+    assert.equal(await link.accessToken(), 'access-4');
+  });
+
+  it("refreshRequests 'unspaced' (test rigs): every request reaches the provider, except during an invalid_grant's confirmation", async () => {
+    const rig = await makeLink({ settings: mock.settings(), clock, http: { dispatcher: mock.dispatcher }, store, refreshRequests: 'unspaced' });
+    await rig.link.load();
+    const calls = () => refreshCalls().length;
+    mock.token({ status: 503, body: '' }, tokens({ access_token: 'access-1', refresh_token: 'refresh-1' }), oauthError('invalid_grant'));
+    await assert.rejects(rig.link.refresh(), { code: 'provider_unavailable' });
+    await rig.link.refresh();
+    assert.equal(calls(), 2, 'no spacing, no back-off');
+    await assert.rejects(rig.link.refresh(), { code: 'invalid_grant_unconfirmed' });
+    await assert.rejects(rig.link.refresh(), { code: 'retry_later' });
+    assert.equal(calls(), 3, 'the confirmation keeps its delay');
+    await rig.link.close();
   });
 
   it('revoke tells the provider both tokens; when it cannot, tokens are still deleted and the problem reported', async () => {

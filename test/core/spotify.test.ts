@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import type { TokenEndpointResponse } from 'openid-client';
-import type { LinkingMethod } from '../../src/core/device-flow.js';
-import { cleanupTempDirs, makeLink, nextEvent } from '../helpers/core-fixtures.js';
+import { cleanupTempDirs, instantPairing, makeLink, nextEvent } from '../helpers/core-fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { MockProvider } from '../helpers/mock-provider.js';
 
@@ -15,24 +13,7 @@ const DAY = 24 * 3600_000;
 describe('core: Spotify preset', function () {
   after(cleanupTempDirs);
 
-  /** A pairing method whose person approves `approveAfterMs` after the code is shown. */
-  function instantPairing(clock: ManualClock, response: Partial<TokenEndpointResponse>, approveAfterMs = 30_000): LinkingMethod {
-    return async ({ signal }) => ({
-      userCode: 'BDWP-HQPK',
-      verificationUri: 'http://192.168.1.20:1880/link',
-      verificationUriComplete: 'http://192.168.1.20:1880/link?user_code=BDWP-HQPK',
-      expiresAt: clock.now() + 600_000,
-      tokens: new Promise<TokenEndpointResponse>((resolve, reject) => {
-        const timer = clock.setTimer(approveAfterMs, () => resolve(response as TokenEndpointResponse));
-        signal.addEventListener('abort', () => {
-          clock.clearTimer(timer);
-          reject(signal.reason);
-        });
-      }),
-    });
-  }
-
-  it('refresh_expires_at = approval + 180 days; relink_soon 14 days before; then relink_required', async () => {
+  it('refresh_expires_at = approval + 180 days; relink_soon 14, 3 and 1 days before; then relink_required', async () => {
     // A refresh (MockAgent + fsync) must arm its next timer before time moves on, even on a busy machine.
     const clock = new ManualClock({ start: START, idleMs: 500 });
     const accounts = new MockProvider(clock, 'https://accounts.spotify.com');
@@ -84,11 +65,16 @@ describe('core: Spotify preset', function () {
       assert.deepEqual(eventAt('relink_soon'), [], 'not yet');
       assert.ok(issued >= 7, `refreshed ${issued} times meanwhile`);
       assert.equal(link.snapshot().refresh_expires_at, new Date(horizon).toISOString(), 'refreshes do not move the horizon');
+      assert.equal(link.snapshot().prompt, null, 'no prompt before the first warning');
       await clock.advance(1_000);
       assert.deepEqual(eventAt('relink_soon'), [horizon - 14 * DAY]);
       assert.equal(link.snapshot().state, 'linked');
+      assert.equal(link.snapshot().prompt, `The Spotify link ends in 14 days, on ${new Date(horizon).toISOString().slice(0, 10)}; link it again before then.`);
 
       await clock.advance(14 * DAY - 1_000);
+      assert.deepEqual(eventAt('relink_soon'), [horizon - 14 * DAY, horizon - 3 * DAY, horizon - DAY], 'the ladder: 14, 3 and 1 days before');
+      assert.deepEqual(rec.events.filter((e) => e.event_type === 'relink_soon').map((e) => e.days_left), [14, 3, 1]);
+      assert.match(link.snapshot().prompt ?? '', /^The Spotify link ends within a day, on \d{4}-\d\d-\d\d; link it again now\.$/);
       assert.equal(link.snapshot().state, 'linked');
       const relink = nextEvent(link, 'relink_required');
       await clock.advance(1_000);
@@ -97,7 +83,8 @@ describe('core: Spotify preset', function () {
       assert.equal(done.state, 'relink_required');
       assert.equal(done.error?.code, 'refresh_expired');
       assert.deepEqual(eventAt('relink_required'), [horizon]);
-      assert.equal(eventAt('relink_soon').length, 1, 'relink_soon only once');
+      assert.equal(eventAt('relink_soon').length, 3, 'each warning only once');
+      assert.equal(done.prompt, null);
       assert.equal(clock.pendingTimers, 0);
       const refreshes = issued;
       await clock.advance(30 * DAY);

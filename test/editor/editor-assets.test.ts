@@ -165,7 +165,7 @@ describe('editor script', () => {
     assert.equal(config.category, 'config');
     assert.deepEqual(Object.keys(config.defaults).sort(), [
       'accountChange', 'authorizationEndpoint', 'clientId', 'codeStyle', 'deviceAuthorizationEndpoint', 'flow', 'issuer', 'language', 'link', 'mqtt',
-      'name', 'provider', 'publicUrl', 'redirectUri', 'revocationEndpoint', 'scope', 'tokenEndpoint', 'userinfoEndpoint',
+      'name', 'provider', 'publicUrl', 'redirectUri', 'relinkLead', 'revocationEndpoint', 'scope', 'tokenEndpoint', 'userinfoEndpoint',
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(config.credentials)), { clientSecret: { type: 'password' } });
     assert.equal(config.defaults.codeStyle.value, 'letters');

@@ -95,7 +95,7 @@ describe('Dashboard 2.0 widget in headless Chromium', function () {
       this.skip();
     }
     assert.ok(existsSync(path.join(packageRoot, 'resources/ui-account-link.umd.js')), 'run npm run build first (it builds the widget with Vite)');
-    provider = await startTestProvider({ announceRefreshExpiry: true, refreshTokenTtl: 30 * 24 * 3600 });
+    provider = await startTestProvider({ stateRefreshLifetime: 'refresh_token_expires_in', refreshTokenTtl: 30 * 24 * 3600 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],

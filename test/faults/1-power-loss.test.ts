@@ -116,9 +116,11 @@ faultSuite('faults 1: power loss during rotating refreshes', function () {
       const refreshed = snapshot.state === 'linked' ? await red.admin('POST', 'account-link/acct/refresh') : undefined;
       if (refreshed?.status === 200) continue;
       lost++;
-      // Lost honestly: relink_required with the provider's invalid_grant, never a quiet `linked`.
-      const after = await red.waitFor('acct', (s) => s.state !== 'linked', 10_000);
-      assert.equal(after.state, 'relink_required', JSON.stringify({ refreshed: refreshed?.body, after }));
+      // Lost honestly: the provider's refusal is confirmed once (30 s later, with the same refresh
+      // token), then relink_required with invalid_grant; never a quiet `linked`.
+      const refusal = refreshed?.body?.data?.error?.code ?? snapshot.error?.code;
+      assert.equal(refusal, 'invalid_grant_unconfirmed', JSON.stringify({ refreshed: refreshed?.body, snapshot }));
+      const after = await red.waitFor('acct', (s) => s.state === 'relink_required', 60_000);
       assert.equal(after.error?.code, 'invalid_grant');
       await linkByDevice(red, 'acct', provider);
     }

@@ -1,6 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { TokenEndpointResponse } from 'openid-client';
+import type { Clock } from '../../src/core/clock.js';
+import type { LinkingMethod } from '../../src/core/device-flow.js';
 import { Link } from '../../src/core/link.js';
 import type { LinkOptions } from '../../src/core/link-types.js';
 import type { Logger } from '../../src/core/logger.js';
@@ -116,4 +119,24 @@ export function useRealProvider(options: TestProviderOptions = {}): RealProvider
     await Promise.all(suite.links.splice(0).map((link) => link.close()));
   });
   return suite;
+}
+
+/**
+ * A stand-in pairing method whose person approves `approveAfterMs` after the code is shown, the
+ * provider answering with `response`: for presets whose real pages a test cannot drive.
+ */
+export function instantPairing(clock: Clock, response: Partial<TokenEndpointResponse>, approveAfterMs = 30_000): LinkingMethod {
+  return async ({ signal }) => ({
+    userCode: 'BDWP-HQPK',
+    verificationUri: 'http://192.168.1.20:1880/link',
+    verificationUriComplete: 'http://192.168.1.20:1880/link?user_code=BDWP-HQPK',
+    expiresAt: clock.now() + 600_000,
+    tokens: new Promise<TokenEndpointResponse>((resolve, reject) => {
+      const timer = clock.setTimer(approveAfterMs, () => resolve(response as TokenEndpointResponse));
+      signal.addEventListener('abort', () => {
+        clock.clearTimer(timer);
+        reject(signal.reason);
+      });
+    }),
+  });
 }

@@ -62,8 +62,9 @@ export class FaultNodeRed {
       credentialSecret: CREDENTIAL_SECRET,
       nodesIncludes: LEAN_NODES,
       logging: { console: { level: 'trace', metrics: false, audit: false } },
-      // No multicast adverts from the pairing links under test: tests send only to loopback.
-      accountLink: { mdns: false },
+      // No multicast adverts from the pairing links under test: tests send only to loopback. Every
+      // refresh the cases ask for reaches the provider: they count answers, one per request.
+      accountLink: { mdns: false, refreshRequests: 'unspaced' },
       ...extraSettings,
     });
     writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));

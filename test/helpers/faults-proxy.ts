@@ -1,7 +1,7 @@
 /**
  * A loopback HTTP proxy in front of a provider that can fail on demand: forward (`pass`), refuse
  * connections (`refuse`: the port is closed), answer 503 with Retry-After (`unavailable`), or accept
- * and never answer (`hang`). It counts token-endpoint attempts and collects every secret that goes
+ * and never answer (`hang`); and refuse refreshes with a false `invalid_grant` (`falseInvalidGrants`). It counts token-endpoint attempts and collects every secret that goes
  * through it (tokens, device codes, PKCE verifiers, client secrets) for the secrets scan.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -26,6 +26,11 @@ export class FaultProxy {
   mode: ProxyMode = 'pass';
   /** Retry-After sent with 503 (seconds). */
   retryAfterSeconds = 5;
+  /**
+   * How many refresh requests to refuse with a false `invalid_grant` before passing again (a
+   * provider's outage that blames the token): the provider never sees them.
+   */
+  falseInvalidGrants = 0;
   readonly attempts: ProxyAttempt[] = [];
   /** Every secret value seen in a request or response body. */
   readonly secrets = new Set<string>();
@@ -118,6 +123,13 @@ export class FaultProxy {
       attempt.status = 503;
       res.writeHead(503, { 'content-type': 'text/html', 'retry-after': String(this.retryAfterSeconds) });
       res.end('<html><body>Service temporarily unavailable</body></html>');
+      return;
+    }
+    if (this.falseInvalidGrants > 0 && attempt.grantType === 'refresh_token') {
+      this.falseInvalidGrants--;
+      attempt.status = 400;
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'grant request is invalid' }));
       return;
     }
     const upstream = request(

@@ -70,13 +70,14 @@ describe('Home Assistant discovery', function () {
     const { root, components } = expandDiscovery(JSON.parse(retained.get(`${PREFIX}/device/account_link_alice_spotify/config`)!.text));
     const L = `${B}/alice-spotify`;
     assert.deepEqual(Object.keys(components).sort(), [
-      'account', 'code_expires_at', 'event', 'link_state', 'linked', 'qr', 'refresh', 'revoke', 'start', 'token_expires_at', 'user_code', 'verification_uri',
+      'account', 'code_expires_at', 'event', 'link_state', 'linked', 'qr', 'refresh', 'refresh_expires_at', 'revoke', 'start', 'token_expires_at',
+      'user_code', 'verification_uri',
     ]);
     assert.deepEqual(
       Object.fromEntries(Object.entries(components).map(([id, c]) => [id, c.platform])),
       {
         link_state: 'sensor', account: 'sensor', user_code: 'sensor', verification_uri: 'sensor', code_expires_at: 'sensor',
-        token_expires_at: 'sensor', linked: 'binary_sensor', start: 'button', refresh: 'button', revoke: 'button', qr: 'image', event: 'event',
+        token_expires_at: 'sensor', refresh_expires_at: 'sensor', linked: 'binary_sensor', start: 'button', refresh: 'button', revoke: 'button', qr: 'image', event: 'event',
       },
     );
     for (const [id, component] of Object.entries(components)) {
@@ -89,6 +90,8 @@ describe('Home Assistant discovery', function () {
     assert.equal(components.event!.state_topic, `${L}/event`);
     assert.deepEqual(components.event!.event_types, [...LINK_EVENT_TYPES]);
     assert.deepEqual(components.link_state!.options, ['unlinked', 'pending', 'linked', 'relink_required', 'error']);
+    // The date the link needs a person again, as a Home Assistant timestamp.
+    assert.equal(components.refresh_expires_at!.device_class, 'timestamp');
     assert.deepEqual((root.device as { ids: string[] }).ids, ['account_link_alice_spotify']);
     assert.equal((root.origin as { name: string }).name, 'node-red-contrib-account-link');
     assert.deepEqual(root.availability, [{ t: `${B}/status`, pl_avail: 'online', pl_not_avail: 'offline' }]);

@@ -76,6 +76,7 @@ describe('Home Assistant value templates', function () {
       verification_uri: 'None',
       code_expires_at: 'None',
       token_expires_at: linked.token_expires_at,
+      refresh_expires_at: linked.refresh_expires_at ?? 'None',
       linked: 'ON',
     });
     assert.deepEqual(shown(pending), {
@@ -85,6 +86,7 @@ describe('Home Assistant value templates', function () {
       verification_uri: pending.verification_uri,
       code_expires_at: pending.code_expires_at,
       token_expires_at: pending.token_expires_at,
+      refresh_expires_at: pending.refresh_expires_at ?? 'None',
       linked: 'OFF',
     });
     assert.deepEqual(shown(unlinked), {
@@ -94,6 +96,7 @@ describe('Home Assistant value templates', function () {
       verification_uri: 'None',
       code_expires_at: 'None',
       token_expires_at: 'None',
+      refresh_expires_at: 'None',
       linked: 'OFF',
     });
   });

@@ -131,7 +131,9 @@ export async function makeLink(
         refreshToken: REFRESH_TOKEN,
         scope: 'user-read-playback-state',
         obtainedAt: clock.now(),
-        refreshExpiresAt: null,
+        // As a provider states it (GitHub, Keycloak): the refresh_expires_at topic and sensor carry it.
+        refreshExpiresAt: clock.now() + 90 * 24 * 3_600_000,
+        refreshExpiresStated: true,
       },
       account: { id: 'alice-id', name: 'Alice' },
       problem: null,

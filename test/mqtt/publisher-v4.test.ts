@@ -79,6 +79,8 @@ describe('MQTT publisher over 3.1.1 (aedes)', function () {
     assert.equal(retained.get(`${B}/alice-spotify/link_state`)?.text, 'linked');
     assert.equal(retained.get(`${B}/alice-spotify/account`)?.text, 'Alice');
     assert.equal(retained.get(`${B}/alice-spotify/token_expires_at`)?.text, first.token_expires_at);
+    assert.ok(first.refresh_expires_at, 'the date the link needs a person again');
+    assert.equal(retained.get(`${B}/alice-spotify/refresh_expires_at`)?.text, first.refresh_expires_at);
     // Empty payloads clear: no code, so nothing retained for it.
     for (const field of ['user_code', 'verification_uri', 'code_expires_at', 'prompt', 'qr']) {
       assert.equal(retained.has(`${B}/alice-spotify/${field}`), false, field);

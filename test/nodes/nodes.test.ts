@@ -24,7 +24,8 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
   this.timeout(60_000);
   const testProvider = useTestProvider({ accessTokenTtl: 3600 });
   let provider: TestProvider;
-  const { userDir } = useNodeRed();
+  // Refresh requests reach the provider however close together (core tests cover the 10 s spacing).
+  const { userDir } = useNodeRed({ mdns: false, refreshRequests: 'unspaced' });
   beforeEach(() => {
     provider = testProvider();
   });
@@ -146,5 +147,31 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     const cancelled = await until(() => out.find((m) => m.payload.state === 'unlinked'), 'cancel answers');
     assert.equal(cancelled.payload.user_code, null);
     assert.equal(out.filter((m) => m.payload.state === 'pending').length, 1, 'no stale pending reply to cancel');
+  });
+
+  it("says when a link ends, and why a Google app in Testing lasts a week, in the node's language", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { relinkPromptFormatter } = require('../../dist/nodes/prompt-formatter.js') as typeof import('../../src/nodes/prompt-formatter.js');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PROFILES } = require('../../dist/core/index.js') as typeof import('../../src/core/index.js');
+    const google = PROFILES.google.expiry;
+    const reason = google.kind === 'stated' ? (google.shortLifetime ?? null) : null;
+    // No runtime catalog: the node's language file is read, else the engine's English.
+    const RED = { _: (key: string) => key } as unknown as Parameters<typeof relinkPromptFormatter>[0];
+    const endsAt = Date.parse('2026-03-08T10:00:00Z');
+    assert.equal(
+      relinkPromptFormatter(RED, 'de')({ provider: 'Google', daysLeft: 5, endsAt, reason }),
+      'Die Verknüpfung mit Google endet in 5 Tagen, am 8. März 2026; bitte vorher neu verknüpfen. Die Google-App ist im ' +
+        'Status „Testing“, deshalb beendet Google jede Verknüpfung nach 7 Tagen. Damit Verknüpfungen bleiben, die App ' +
+        'veröffentlichen: Google Cloud Console, Google Auth Platform, Zielgruppe, „App veröffentlichen“; dann neu verknüpfen.',
+    );
+    assert.equal(
+      relinkPromptFormatter(RED, 'fr')({ provider: 'Spotify', daysLeft: 1, endsAt, reason: null }),
+      "La liaison Spotify se termine d'ici un jour, le 8 mars 2026 ; reliez-la maintenant.",
+    );
+    assert.equal(
+      relinkPromptFormatter(RED, undefined)({ provider: 'Spotify', daysLeft: 14, endsAt, reason: null }),
+      'The Spotify link ends in 14 days, on 2026-03-08; link it again before then.',
+    );
   });
 });

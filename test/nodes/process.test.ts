@@ -75,7 +75,8 @@ describe('a real Node-RED process', function () {
       credentialSecret: 'test-secret',
       adminAuth: { type: 'credentials', users: [{ username: 'admin', password: bcrypt.hashSync('hub-password', 4), permissions: '*' }] },
       logging: { console: { level: 'trace' } },
-      accountLink: { mdns: false },
+      // The refresh right after the restart must reach the provider (core tests cover the 10 s spacing).
+      accountLink: { mdns: false, refreshRequests: 'unspaced' },
     });
     await writeFile(
       path.join(userDir, 'flows.json'),

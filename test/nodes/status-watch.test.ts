@@ -8,7 +8,8 @@ const { TokenStore } = require('../../dist/core/index.js') as typeof import('../
 describe('token status node with watch', function () {
   this.timeout(60_000);
   const provider = useTestProvider({ accessTokenTtl: 3600 });
-  useNodeRed();
+  // The refresh right after linking must reach the provider (core tests cover the 10 s spacing).
+  useNodeRed({ mdns: false, refreshRequests: 'unspaced' });
 
   /** An account with a link, refresh and watching status node; what the watcher sends arrives at `watched`. */
   async function load(): Promise<void> {

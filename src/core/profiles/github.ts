@@ -1,6 +1,9 @@
 import { account, profile } from './profile.js';
 
-/** GitHub: device flow (enabled per app), profile from the REST API, no revocation endpoint for apps. */
+/**
+ * GitHub: device flow (enabled per app), profile from the REST API, no revocation endpoint for apps.
+ * GitHub Apps with expiring tokens state the refresh token's lifetime (6 months, rotating).
+ */
 export const github = profile({
   kind: 'github',
   displayName: 'GitHub',
@@ -15,6 +18,7 @@ export const github = profile({
   manageUrl: 'https://github.com/settings/applications',
   hints: ['githubDevice'],
   deviceFlowSetting: 'In the GitHub app\'s settings, tick "Enable Device Flow"',
+  expiry: { kind: 'stated' },
   account: {
     url: 'https://api.github.com/user',
     read: (user) => account(user.id, user.name ?? user.login),

@@ -14,6 +14,7 @@ export type {
   ProviderKind,
   ProviderProfile,
   RedirectContext,
+  ShortLifetime,
 } from './profile.js';
 
 /** Every provider a config node can choose, in the order the dialog lists them. */

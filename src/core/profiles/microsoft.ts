@@ -1,6 +1,9 @@
-import { profile } from './profile.js';
+import { DAY_MS, profile } from './profile.js';
 
-/** Microsoft identity platform (the `common` tenant): device flow, OIDC userinfo on Graph. */
+/**
+ * Microsoft identity platform (the `common` tenant): device flow, OIDC userinfo on Graph. Refresh
+ * tokens die after 90 days unused (AADSTS700082).
+ */
 export const microsoft = profile({
   kind: 'microsoft',
   displayName: 'Microsoft',
@@ -18,4 +21,5 @@ export const microsoft = profile({
   authorizeParams: { prompt: 'select_account' },
   deviceFlowSetting:
     'In the app registration (Microsoft Entra), under Authentication, set "Allow public client flows" to Yes; a Conditional Access policy that blocks device code flow needs the pairing page instead',
+  expiry: { kind: 'inactivity', idleMs: 90 * DAY_MS },
 });

@@ -18,10 +18,30 @@ export interface Endpoints {
 }
 
 /**
- * When a link needs a person again, whatever refreshes happen. Only `fixed` is modelled so far:
- * the provider ends every grant a set time after approval (Spotify: 180 days).
+ * When a link needs a person again. Whatever the model, a token response that states the refresh
+ * token's lifetime (`refresh_token_expires_in`, `refresh_expires_in`) is believed over it, the
+ * latest statement winning.
+ * - `fixed`: the provider ends every grant a set time after approval, refreshes or not (Spotify).
+ * - `inactivity`: the refresh token dies after `idleMs` unused (Microsoft); the link refreshes at
+ *   least every third of that, even when nobody asks for a token.
+ * - `stated`: the provider says it in its token responses (GitHub apps, Google, Keycloak).
+ *   `shortLifetime` names a lifetime that means something worth telling (Google's Testing apps).
+ * - `none`: nothing is known beyond what a response may state.
  */
-export type ExpiryModel = { kind: 'fixed'; afterApprovalMs: number } | { kind: 'none' };
+export type ExpiryModel =
+  | { kind: 'fixed'; afterApprovalMs: number }
+  | { kind: 'inactivity'; idleMs: number }
+  | { kind: 'stated'; shortLifetime?: ShortLifetime }
+  | { kind: 'none' };
+
+/** A stated lifetime this short has a known cause, which the prompt and the dialog explain. */
+export interface ShortLifetime {
+  atMostMs: number;
+  /** Catalog key `account-link.hint.<hint>` of the explanation. */
+  hint: string;
+  /** The explanation in English, for the engine's own prompt. */
+  english: string;
+}
 
 /** Where the hub's pairing page sends the person back, as the editor and the runtime suggest it. */
 export interface RedirectContext {
@@ -73,6 +93,7 @@ export interface ProviderProfile {
   peopleLimit: number | null;
   /** Catalog keys (`account-link.hint.<key>`) of the setup hints the dialog shows for this provider. */
   hints: readonly string[];
+  /** When a link needs a person again (README: "How long a link lasts"). */
   expiry: ExpiryModel;
   /**
    * Extra authorization-request parameters for the pairing page. Where the provider has an account
