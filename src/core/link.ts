@@ -1,9 +1,10 @@
 import type * as oauth from 'openid-client';
 import type { Account } from './account.js';
-import { deviceFlow, type LinkingContext, type LinkingProgress, type LinkingSession } from './device-flow.js';
+import type { LinkingContext, LinkingProgress } from './device-flow.js';
 import { LinkError, toLinkError } from './errors.js';
 import { createProviderFetch } from './http.js';
 import type { EventBody, LinkAttempt, LinkingRun, LinkOptions, RevokeResult, StartOptions } from './link-types.js';
+import { fallBack, openSession } from './linking-methods.js';
 import { displayNameFor, resolveProvider, type Provider } from './providers.js';
 import { isFresh } from './refresh-timing.js';
 import { accountChangeRefused, isAccountChange } from './relink.js';
@@ -20,6 +21,7 @@ import { toTokenSet } from './token-set.js';
  */
 export class Link extends TokenKeeper {
   private readonly formatPrompt: PromptFormatter;
+  private readonly announce = (message: string): void => this.log.info(`[${this.slug}] ${message}`);
   private attempt: LinkingRun | null = null;
   private starting: Promise<LinkAttempt> | undefined;
   /** Whether a caller of the attempt still being started asked to replace the account. */
@@ -102,7 +104,7 @@ export class Link extends TokenKeeper {
         slug: this.slug,
         progress: (update) => this.progressed(controller, update),
       };
-      const session = await this.openSession(context);
+      const session = await openSession(context, this.options.pairing, this.announce);
       if (controller.signal.aborted) throw controller.signal.reason;
       const run: LinkingRun = {
         session,
@@ -137,31 +139,6 @@ export class Link extends TokenKeeper {
     this.changed('pending');
   }
 
-  /** A code to show: the provider's device flow, else the pairing page. */
-  private async openSession(context: LinkingContext): Promise<LinkingSession> {
-    const { provider } = context;
-    if (provider.flow === 'device') {
-      return deviceFlow(context).catch((err: unknown) => this.fallBack(context, err));
-    }
-    if (!this.options.pairing) {
-      throw new LinkError('unsupported', `${provider.displayName} needs the pairing page, which is not available here.`);
-    }
-    return this.options.pairing(context);
-  }
-
-  /**
-   * The provider refused its device flow to this app: under `flow: auto` the pairing page takes
-   * over where it can; else the refusal, which names the setting to change, ends the attempt.
-   */
-  private fallBack(context: LinkingContext, err: unknown): Promise<LinkingSession> {
-    const { provider } = context;
-    const pairing = this.options.pairing;
-    if (!(err instanceof LinkError && err.code === 'device_flow_refused' && provider.fallback === 'pairing' && pairing)) throw err;
-    if (context.signal.aborted) throw context.signal.reason;
-    this.log.info(`[${this.slug}] ${provider.displayName} refused its device flow; using the pairing page instead`);
-    return pairing(context);
-  }
-
   /** Waits for the attempt's tokens; a device flow refused after its code was shown gives way to the pairing page. */
   private async follow(run: LinkingRun, context: LinkingContext): Promise<Snapshot> {
     const { provider } = context;
@@ -174,7 +151,7 @@ export class Link extends TokenKeeper {
         if (!mayFallBack) return this.failAttempt(provider, err);
         mayFallBack = false;
         try {
-          run.session = await this.fallBack(context, err);
+          run.session = await fallBack(context, err, this.options.pairing, this.announce);
         } catch (refused) {
           return this.failAttempt(provider, refused);
         }
