@@ -5,14 +5,13 @@
 //    reconnect (Node-RED's 5 s mqttReconnectTime as the longest wait). Goal (issue 14): <= 2 s.
 // 3. Client memory with 100 links registered.
 // Prints one JSON object.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { mosquittoBinary, startMosquitto } from './lib/mosquitto.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
@@ -26,18 +25,14 @@ const BASE = 'bench';
 const BROKER_DOWN_MS = Number(process.env.BENCH_BROKER_DOWN_MS ?? 1000);
 const RECOVERY_GOAL_MS = 2000;
 
-const binary = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
-if (!binary) {
+if (!mosquittoBinary) {
   console.log(JSON.stringify({ name: 'mqtt', skipped: 'mosquitto is not installed (apt-get install -y mosquitto)' }));
   process.exit(0);
 }
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'account-link-bench-'));
-const port = await freePort();
-const config = path.join(work, 'mosquitto.conf');
-writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n`);
-const url = `mqtt://127.0.0.1:${port}`;
-let broker = await startBroker();
+const broker = await startMosquitto(work);
+const url = broker.url;
 
 try {
   const latency = await measureLatency();
@@ -59,7 +54,7 @@ try {
   ),
 );
 } finally {
-  broker.kill('SIGTERM');
+  await broker.stop();
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -146,12 +141,11 @@ async function measureRestart() {
   await gc();
   const withPublisher = process.memoryUsage();
 
-  broker.kill('SIGTERM');
-  await new Promise((resolve) => broker.once('exit', resolve));
+  await broker.stop();
   await reached(publisher, 'disconnected');
   await new Promise((resolve) => setTimeout(resolve, BROKER_DOWN_MS));
   const brokerStartedAt = performance.now();
-  broker = await startBroker();
+  await broker.start();
   const brokerUp = performance.now();
   await reached(publisher, 'connected');
   const reconnected = performance.now();
@@ -235,38 +229,6 @@ function reached(publisher, state) {
       resolve();
     };
     publisher.on('status', listener);
-  });
-}
-
-async function startBroker() {
-  const child = spawn(binary, ['-c', config], { stdio: 'ignore' });
-  const deadline = Date.now() + 5000;
-  while (!(await canConnect())) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('mosquitto did not start');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return child;
-}
-
-function canConnect() {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address();
-      server.close(() => resolve(free));
-    });
   });
 }
 
