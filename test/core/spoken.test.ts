@@ -94,7 +94,8 @@ describe('spoken codes and addresses', () => {
       'To link auth.example.test, open one nine two dot one six eight dot one dot two zero colon one eight eight zero slash link ' +
         'and enter the code Bravo Delta Whiskey Papa, Hotel Quebec zero one.',
     );
-    assert.equal(pending.prompt, 'To link auth.example.test, open 192.168.1.20:1880/link and enter BDWP-HQ01', 'the written prompt is unchanged');
+    // The link had tokens, so the written prompt says relink; the spoken one is the same sentence for both.
+    assert.equal(pending.prompt, 'To relink auth.example.test, open 192.168.1.20:1880/link and enter BDWP-HQ01');
     await link.cancel();
     assert.deepEqual([link.snapshot().user_code_spoken, link.snapshot().prompt_spoken], [null, null]);
   });
@@ -115,7 +116,7 @@ describe('connected accounts: one summary per link, people per app', () => {
         state: 'linked',
         account: { id: 'alice-id', name: 'Alice' },
         token_expires_at: '2026-11-28T16:00:00.000Z',
-        refresh_expires_at: null,
+        refresh_expires_at: '2027-02-26T15:00:00.000Z',
         last_refresh_at: '2026-11-28T15:00:00.000Z',
         error: null,
       },
