@@ -101,9 +101,25 @@ export class Link extends TokenKeeper {
       this.log.info(`[${this.slug}] linking started; code expires ${iso(session.expiresAt)}`);
       this.changed('pending', { event_type: 'linking_started', code_expires_at: iso(session.expiresAt) });
       return { pending: this.current, finished };
+    } catch (err) {
+      throw this.startFailed(err);
     } finally {
       this.startingController = undefined;
     }
+  }
+
+  /**
+   * A start that ended before there was a code (a missing client id, discovery that failed): the
+   * snapshot carries the failure like any other, so badges, the dialog and MQTT show it, and the
+   * caller is told too. Reporting it in the log is the caller's business.
+   */
+  private startFailed(err: unknown): LinkError {
+    const problem = toLinkError(err, this.providerName());
+    if (problem.code !== 'cancelled' && problem.code !== 'closed' && !this.closed) {
+      this.lastError = problem;
+      this.changed(this.restingState(), { event_type: 'error', error: problem.toJSON() });
+    }
+    return problem;
   }
 
   /**

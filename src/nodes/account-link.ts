@@ -15,7 +15,7 @@ import { register as registerStart } from './account-link-start.js';
 import { register as registerStatus } from './account-link-status.js';
 
 /** The provider fields are the engine's settings as they are; only the secret comes from credentials. */
-interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret'> {
+interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret' | 'name'> {
   link: string;
   publicUrl?: string;
   redirectUri?: string;
@@ -59,6 +59,7 @@ export = function accountLink(RED: NodeAPI): void {
       clientSecret: node.credentials?.clientSecret || undefined,
       scope: config.scope,
       flow: config.flow || 'auto',
+      name: config.name,
       ...pickEndpoints(config),
     };
     let link: Link | undefined;
@@ -82,6 +83,8 @@ export = function accountLink(RED: NodeAPI): void {
         pairing: pairing.methodFor(node, { publicUrl: addresses.publicUrl, redirectUri: addresses.redirectUri, source: () => link }),
         formatPrompt: promptFormatter(RED, config.language),
       });
+      // Every action node, the editor and each MQTT extension listen: more than EventEmitter's 10 is normal.
+      link.setMaxListeners(0);
       link.on('snapshot', publish);
       pairing.expect(node, settings);
       await link.load();

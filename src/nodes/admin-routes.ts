@@ -71,6 +71,9 @@ export function registerAdminRoutes(RED: NodeAPI): void {
       const link = await withLink(req, res);
       if (!link) return;
       const { reply } = await runAction(link, action);
+      // The dialog shows a start that failed; the log keeps it too (once: the Link logs its own
+      // refresh failures, and a flow's node reports through Catch or Node-RED's log).
+      if (action === 'start' && reply.error) accountLinkNode(RED, String(req.params.id))?.warn(reply.error.message);
       res.status(reply.status === 'ok' ? 200 : 400).json(reply);
     });
   }
