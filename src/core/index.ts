@@ -61,7 +61,7 @@ export {
   type RedirectContext,
 } from './profiles/index.js';
 /** Settings resolved into a provider ready to talk to. */
-export { displayNameFor, resolveProvider, type FlowChoice, type Provider, type ProviderSettings } from './providers.js';
+export { displayNameFor, expectedFlow, resolveProvider, type FlowChoice, type Provider, type ProviderSettings } from './providers.js';
 /** Redirect URIs and pairing-page addresses. */
 export {
   defaultRedirectUri,

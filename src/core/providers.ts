@@ -107,6 +107,20 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
   };
 }
 
+/**
+ * The flow `start()` would link these settings with (for `oidc` under `auto`, as the issuer's
+ * discovery document says), so the editor asks for a redirect URI only when the pairing page will
+ * be used. Null when it cannot be known yet: no issuer, discovery failed, settings incomplete.
+ */
+export async function expectedFlow(settings: ProviderSettings, fetch: ProviderFetch): Promise<LinkingFlow | null> {
+  try {
+    // The client id plays no part in the choice; the person may not have pasted it yet.
+    return (await resolveProvider({ ...settings, clientId: settings.clientId?.trim() || 'not-yet-known' }, fetch)).flow;
+  } catch {
+    return null;
+  }
+}
+
 function chooseFlow(
   choice: FlowChoice,
   profile: ProviderProfile,

@@ -1,7 +1,19 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import QRCode from 'qrcode';
-import { LINK_ACTIONS, profileSummaries, redirectUriProblem, runAction, toLinkError, type Link } from '../core/index.js';
+import {
+  createProviderFetch,
+  expectedFlow,
+  LINK_ACTIONS,
+  profileSummaries,
+  redirectUriProblem,
+  runAction,
+  systemClock,
+  toLinkError,
+  type FlowChoice,
+  type Link,
+  type ProviderKind,
+} from '../core/index.js';
 import { accountLinkNode } from './config-node.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { uiPort } from './runtime-settings.js';
@@ -12,7 +24,8 @@ import { uiPort } from './runtime-settings.js';
  * the public URL.
  *
  * - `GET account-link/profiles`: the provider profiles' summaries (presets, hints, console pages).
- * - `GET account-link/info?provider&publicUrl&redirectUri`: the addresses the runtime would use.
+ * - `GET account-link/info?provider&flow&issuer&…&publicUrl&redirectUri`: the addresses the runtime
+ *   would use, and the flow it would link with (so the dialog asks for a redirect URI only when needed).
  * - `GET account-link/:id`: the snapshot. `GET account-link/:id/qr`: the code's address as a PNG.
  * - `POST account-link/:id/<start|cancel|refresh|revoke|status>`: the action's `ActionReply`,
  *   200 when ok, 400 when it failed.
@@ -42,11 +55,31 @@ export function registerAdminRoutes(RED: NodeAPI): void {
 
   // Defaults the dialog shows before a node is deployed: where phones reach the hub, what to
   // register, and whether the provider is known to refuse that redirect URI.
-  RED.httpAdmin.get('/account-link/info', read, (req, res) => {
+  // Discovery for the dialog's question must not keep it waiting as long as linking may.
+  const probe = createProviderFetch({ connectTimeoutMs: 3000, responseTimeoutMs: 3000 }, systemClock);
+  RED.httpAdmin.get('/account-link/info', read, async (req, res) => {
     const query = (name: string): string | undefined => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
     const provider = query('provider') ?? 'spotify';
     const addresses = pairingAddresses(RED, { provider, publicUrl: query('publicUrl'), redirectUri: query('redirectUri') });
-    res.json({ ...addresses, port: uiPort(RED), redirectError: redirectUriProblem(provider, addresses.redirectUri, addresses.httpNodeRoot)?.toJSON() ?? null });
+    const chosen = query('flow');
+    const flow = await expectedFlow(
+      {
+        provider: provider as ProviderKind,
+        clientId: '',
+        flow: chosen === 'device' || chosen === 'pairing' ? (chosen as FlowChoice) : 'auto',
+        issuer: query('issuer'),
+        authorizationEndpoint: query('authorizationEndpoint'),
+        tokenEndpoint: query('tokenEndpoint'),
+        deviceAuthorizationEndpoint: query('deviceAuthorizationEndpoint'),
+      },
+      probe,
+    );
+    res.json({
+      ...addresses,
+      port: uiPort(RED),
+      redirectError: redirectUriProblem(provider, addresses.redirectUri, addresses.httpNodeRoot)?.toJSON() ?? null,
+      flow,
+    });
   });
 
   RED.httpAdmin.get('/account-link/:id', read, async (req, res) => {

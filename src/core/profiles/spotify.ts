@@ -16,7 +16,7 @@ export const spotify = profile({
   defaultScope: 'user-read-playback-state user-modify-playback-state user-read-currently-playing',
   consoleUrl: 'https://developer.spotify.com/dashboard',
   manageUrl: 'https://www.spotify.com/account/apps/',
-  hints: ['spotifyUsers'],
+  hints: ['spotifyWebApi', 'spotifyUsers'],
   expiry: { kind: 'fixed', afterApprovalMs: 180 * DAY_MS },
   account: {
     url: 'https://api.spotify.com/v1/me',
