@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -337,5 +337,27 @@ describe('editor in headless Chromium', function () {
     await editConfig(page, 'acc1');
     assert.deepEqual(await cutOffOptions(page), []);
     await closeConfig(page);
+  });
+
+  it('imports every example beside the others, as Import › Examples does, with no "already exist" conflict', async () => {
+    const { page, errors } = await englishEditor();
+    const dir = path.join(root, 'examples');
+    const examples = readdirSync(dir)
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as object[]);
+    assert.equal(examples.length, 3);
+    const conflicts = await page.evaluate((flows) => {
+      const RED = (window as any).RED;
+      return flows.map((nodes) => {
+        try {
+          RED.view.importNodes(nodes, { generateIds: false });
+          return null;
+        } catch (err) {
+          return (err as { code?: string }).code ?? String(err);
+        }
+      });
+    }, examples);
+    assert.deepEqual(conflicts, [null, null, null]);
+    assert.deepEqual(errors, []);
   });
 });
