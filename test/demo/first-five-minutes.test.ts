@@ -220,6 +220,7 @@ describe('README "First five minutes" in Chromium, on npm start', function () {
     await signIn(page, 'bob');
     await page.waitForSelector('h1');
     assert.equal(await page.textContent('h1'), 'Linked as Bob');
+    assert.match((await page.textContent('body'))!, /Demo \(pairing page\) is now linked/, 'the page names the link, not the issuer’s host');
     await shot(page, 'pairing-3-linked', true);
     await bobsPhone.close();
     await waitForBadge(PAIRING.start, /^linked · Bob$/);
