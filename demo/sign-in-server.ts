@@ -40,6 +40,8 @@ export interface TestProviderOptions {
   allowAnyRedirectUri?: boolean;
   /** Public client id (default `account-link-test`). */
   clientId?: string;
+  /** The app's name, shown to the person on the provider's pages (default `account-link tests`). */
+  clientName?: string;
   /** Scopes the provider knows besides `openid offline_access profile`. */
   extraScopes?: string[];
   /** Port on 127.0.0.1 (default 0: a free one). */
@@ -110,6 +112,7 @@ const DEFAULT_ACCOUNTS: Record<string, TestAccount> = {
 
 /** Starts a provider on 127.0.0.1 with a free port. Call `close()` in an `after` hook. */
 export async function startTestProvider(options: TestProviderOptions = {}): Promise<TestProvider> {
+  dropProductionAdvice();
   const accounts = options.accounts ?? DEFAULT_ACCOUNTS;
   const clientId = options.clientId ?? 'account-link-test';
   const confidentialClient = { clientId: 'account-link-confidential', clientSecret: 'confidential-secret-0f9e8d7c6b5a' };
@@ -134,7 +137,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     clients: [
       {
         client_id: clientId,
-        client_name: 'account-link tests',
+        client_name: options.clientName ?? 'account-link tests',
         token_endpoint_auth_method: 'none',
         grant_types: grantTypes,
         response_types: ['code'],
@@ -299,6 +302,26 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
       await dispatcher.close();
     },
   };
+}
+
+let adviceDropped = false;
+
+/**
+ * oidc-provider prints advice for production set-ups on the console ("WARNING: a quick start
+ * development-only in-memory adapter is used", "NOTICE: default … function called"). It is true
+ * and beside the point for a demo or a test, and it buried `npm start`'s own lines: drop those lines
+ * (and only those) from console.warn and console.info.
+ */
+function dropProductionAdvice(): void {
+  if (adviceDropped) return;
+  adviceDropped = true;
+  for (const level of ['warn', 'info'] as const) {
+    const original = console[level].bind(console);
+    console[level] = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && /^(\x1b\[[0-9;]*m)?oidc-provider (WARNING|NOTICE):/.test(args[0])) return;
+      original(...args);
+    };
+  }
 }
 
 /** Walks the dev-interaction login and consent prompts until the provider leaves them. */

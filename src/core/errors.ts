@@ -71,6 +71,14 @@ export class LinkError extends Error {
     return TRANSIENT.has(this.code);
   }
 
+  /**
+   * The plain words alone: Node-RED builds a Catch node's `msg.error.message` and its log line
+   * from `toString()`, which would otherwise start with the class name.
+   */
+  override toString(): string {
+    return this.message;
+  }
+
   /** The `{code, message}` pair that snapshots, messages and MQTT replies carry. */
   toJSON(): ErrorSummary {
     return { code: this.code, message: this.message };

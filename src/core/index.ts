@@ -109,7 +109,7 @@ export {
 /** The relink warning ladder (14, 3 and 1 days before a link ends) and what the store keeps of it. */
 export { DEFAULT_RELINK_LEAD_DAYS, RelinkLadder, type RelinkWarnings } from './relink-warnings.js';
 /** Settings resolved into a provider ready to talk to. */
-export { displayNameFor, resolveProvider, type FlowChoice, type Provider, type ProviderSettings } from './providers.js';
+export { displayNameFor, expectedFlow, resolveProvider, type FlowChoice, type Provider, type ProviderSettings } from './providers.js';
 /** Redirect URIs and pairing-page addresses. */
 export {
   defaultRedirectUri,

@@ -121,6 +121,8 @@ export class Link extends TokenKeeper {
       this.log.info(`[${this.slug}] linking started; code expires ${iso(session.expiresAt)}`);
       this.changed('pending', { event_type: 'linking_started', code_expires_at: iso(session.expiresAt) });
       return { pending: this.current, finished: run.finished };
+    } catch (err) {
+      throw this.startFailed(err);
     } finally {
       this.startingController = undefined;
     }
@@ -160,6 +162,21 @@ export class Link extends TokenKeeper {
       }
       return this.completeAttempt(provider, response, run);
     }
+  }
+
+  /**
+   * A start that ended before there was a code (a missing client id, discovery that failed): the
+   * snapshot of an unlinked link carries the failure like any other, so badges, the dialog and MQTT
+   * show it, and the caller is told too. Reporting it in the log is the caller's business.
+   */
+  private startFailed(err: unknown): LinkError {
+    const problem = toLinkError(err, this.providerName());
+    // A relink that could not even start leaves the working link exactly as it was (issue 11).
+    if (problem.code !== 'cancelled' && problem.code !== 'closed' && !this.closed && !this.stored) {
+      this.lastError = problem;
+      this.changed(this.restingState(null), { event_type: 'error', error: problem.toJSON() });
+    }
+    return problem;
   }
 
   /**

@@ -19,12 +19,17 @@ export interface ProviderSettings extends Endpoints {
   flow?: FlowChoice;
   /** For `oidc`: discovery at `<issuer>/.well-known/…`. */
   issuer?: string;
+  /**
+   * The link's own name (the config node's): what prompts and pages call a provider that has no
+   * name of its own (`oidc`, `custom`).
+   */
+  name?: string;
 }
 
 /** A provider ready to talk to: endpoints resolved and openid-client configured. */
 export interface Provider {
   profile: ProviderProfile;
-  /** Shown to people: "Spotify", or the issuer's host. */
+  /** Shown to people: "Spotify", else the link's name, else the issuer's host (see displayNameFor). */
   displayName: string;
   config: oauth.Configuration;
   flow: LinkingFlow;
@@ -39,9 +44,12 @@ export interface Provider {
   fetchAccount(accessToken: string): Promise<Account | null>;
 }
 
-/** The provider's name for people, before (or without) resolving it. */
-export function displayNameFor(settings: Pick<ProviderSettings, 'provider' | 'issuer' | 'tokenEndpoint'>): string {
-  const known = profileFor(settings.provider)?.displayName;
+/**
+ * The provider's name for people, in prompts and on pages: a preset's own name ("Spotify"), else
+ * the link's name ("Home Keycloak"), else the host of the issuer or token endpoint.
+ */
+export function displayNameFor(settings: Pick<ProviderSettings, 'provider' | 'issuer' | 'tokenEndpoint' | 'name'>): string {
+  const known = profileFor(settings.provider)?.displayName ?? settings.name?.trim();
   if (known) return known;
   try {
     return new URL((settings.provider === 'oidc' ? settings.issuer : settings.tokenEndpoint) ?? '').host;
@@ -62,10 +70,9 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
   const customFetch = fetchWithOAuthErrorStatus(fetch);
 
   let config: oauth.Configuration;
-  let displayName: string;
+  const displayName = displayNameFor(settings);
   if (profile.kind === 'oidc') {
     const issuer = checkedUrl(settings.issuer, 'issuer');
-    displayName = issuer.host;
     try {
       config = await openidClient().discovery(issuer, settings.clientId, undefined, clientAuth, {
         [openidClient().customFetch]: customFetch,
@@ -77,7 +84,6 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
     config = withOverrides(config, settings, clientAuth);
   } else {
     const tokenEndpoint = checkedUrl(settings.tokenEndpoint || profile.endpoints.tokenEndpoint, 'token endpoint');
-    displayName = profile.displayName ?? tokenEndpoint.host;
     const metadata: oauth.ServerMetadata = {
       issuer: tokenEndpoint.origin,
       token_endpoint: tokenEndpoint.href,
@@ -108,6 +114,20 @@ export async function resolveProvider(settings: ProviderSettings, fetch: Provide
     canRevoke: Boolean(server.revocation_endpoint),
     fetchAccount: accountReader(config, profile),
   };
+}
+
+/**
+ * The flow `start()` would link these settings with (for `oidc` under `auto`, as the issuer's
+ * discovery document says), so the editor asks for a redirect URI only when the pairing page will
+ * be used. Null when it cannot be known yet: no issuer, discovery failed, settings incomplete.
+ */
+export async function expectedFlow(settings: ProviderSettings, fetch: ProviderFetch): Promise<LinkingFlow | null> {
+  try {
+    // The client id plays no part in the choice; the person may not have pasted it yet.
+    return (await resolveProvider({ ...settings, clientId: settings.clientId?.trim() || 'not-yet-known' }, fetch)).flow;
+  } catch {
+    return null;
+  }
 }
 
 function chooseFlow(

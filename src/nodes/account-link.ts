@@ -17,7 +17,7 @@ import { register as registerStart } from './account-link-start.js';
 import { register as registerStatus } from './account-link-status.js';
 
 /** The provider fields are the engine's settings as they are; only the secret comes from credentials. */
-interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret'> {
+interface AccountLinkDef extends NodeDef, Omit<ProviderSettings, 'clientSecret' | 'name'> {
   link: string;
   publicUrl?: string;
   redirectUri?: string;
@@ -66,6 +66,7 @@ export = function accountLink(RED: NodeAPI): void {
       clientSecret: node.credentials?.clientSecret || undefined,
       scope: config.scope,
       flow: config.flow || 'auto',
+      name: config.name,
       ...pickEndpoints(config),
     };
     let link: Link | undefined;
@@ -100,6 +101,8 @@ export = function accountLink(RED: NodeAPI): void {
         relinkLeadDays: config.relinkLead === undefined || config.relinkLead === '' ? undefined : Number(config.relinkLead),
         refreshRequests: refreshRequests(RED),
       });
+      // Every action node, the editor and each MQTT extension listen: more than EventEmitter's 10 is normal.
+      link.setMaxListeners(0);
       link.on('snapshot', publish);
       pairing.expect(node, settings);
       await link.load();

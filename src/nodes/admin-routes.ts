@@ -2,6 +2,8 @@ import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import {
   actionOptions,
+  createProviderFetch,
+  expectedFlow,
   LINK_ACTIONS,
   LinkError,
   onFirstUse,
@@ -9,9 +11,12 @@ import {
   redirectUriProblem,
   refusedReply,
   runAction,
+  systemClock,
   toLinkError,
   type ActionOptions,
+  type FlowChoice,
   type Link,
+  type ProviderKind,
 } from '../core/index.js';
 import { accountLinkNode } from './config-node.js';
 import { pairingAddresses } from './pairing-addresses.js';
@@ -26,7 +31,8 @@ const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
  * the public URL.
  *
  * - `GET account-link/profiles`: the provider profiles' summaries (presets, hints, console pages).
- * - `GET account-link/info?provider&publicUrl&redirectUri`: the addresses the runtime would use.
+ * - `GET account-link/info?provider&flow&issuer&…&publicUrl&redirectUri`: the addresses the runtime
+ *   would use, and the flow it would link with (so the dialog asks for a redirect URI only when needed).
  * - `GET account-link/links`: every running link's summary (the MQTT `links` array).
  * - `GET account-link/apps`: people linked per app (client id), with the provider's limit.
  * - `GET account-link/:id`: the snapshot. `GET account-link/:id/qr`: the code's address as a PNG.
@@ -58,11 +64,31 @@ export function registerAdminRoutes(RED: NodeAPI): void {
 
   // Defaults the dialog shows before a node is deployed: where phones reach the hub, what to
   // register, and whether the provider is known to refuse that redirect URI.
-  RED.httpAdmin.get('/account-link/info', read, (req, res) => {
+  // Discovery for the dialog's question must not keep it waiting as long as linking may.
+  const probe = createProviderFetch({ connectTimeoutMs: 3000, responseTimeoutMs: 3000 }, systemClock);
+  RED.httpAdmin.get('/account-link/info', read, async (req, res) => {
     const query = (name: string): string | undefined => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
     const provider = query('provider') ?? 'spotify';
     const addresses = pairingAddresses(RED, { provider, publicUrl: query('publicUrl'), redirectUri: query('redirectUri') });
-    res.json({ ...addresses, port: uiPort(RED), redirectError: redirectUriProblem(provider, addresses.redirectUri, addresses.httpNodeRoot)?.toJSON() ?? null });
+    const chosen = query('flow');
+    const flow = await expectedFlow(
+      {
+        provider: provider as ProviderKind,
+        clientId: '',
+        flow: chosen === 'device' || chosen === 'pairing' ? (chosen as FlowChoice) : 'auto',
+        issuer: query('issuer'),
+        authorizationEndpoint: query('authorizationEndpoint'),
+        tokenEndpoint: query('tokenEndpoint'),
+        deviceAuthorizationEndpoint: query('deviceAuthorizationEndpoint'),
+      },
+      probe,
+    );
+    res.json({
+      ...addresses,
+      port: uiPort(RED),
+      redirectError: redirectUriProblem(provider, addresses.redirectUri, addresses.httpNodeRoot)?.toJSON() ?? null,
+      flow,
+    });
   });
 
   // Before `/:id`, which would take "links" and "apps" for node ids.
@@ -103,6 +129,9 @@ export function registerAdminRoutes(RED: NodeAPI): void {
         return;
       }
       const { reply } = await runAction(link, action, options);
+      // The dialog shows a start that failed; the log keeps it too (once: the Link logs its own
+      // refresh failures, and a flow's node reports through Catch or Node-RED's log).
+      if (action === 'start' && reply.error) accountLinkNode(RED, String(req.params.id))?.warn(reply.error.message);
       res.status(reply.status === 'ok' ? 200 : 400).json(reply);
     });
   }

@@ -1,8 +1,12 @@
 import type { NodeAPI, NodeStatus } from 'node-red';
 import type { ErrorSummary, Snapshot } from '../core/index.js';
 
-/** The error text people see: the catalog's words for the code, else the engine's English message. */
+/**
+ * The error text people see: the catalog's words for the code, else the engine's English message.
+ * A `config` message names the field to fix, which the catalog's general words cannot.
+ */
 export function localizedError(RED: NodeAPI, error: ErrorSummary): string {
+  if (error.code === 'config' && error.message) return error.message;
   const key = `account-link.errors.${error.code}`;
   const text = RED._(key);
   return text && text !== key ? text : error.message;
@@ -10,7 +14,8 @@ export function localizedError(RED: NodeAPI, error: ErrorSummary): string {
 
 /**
  * The badge under an action node: yellow ring with the code while pending (or "waiting for sign-in"), green dot with the
- * account once linked, red ring when a person must act, grey dot when unlinked.
+ * account once linked, red ring when a person must act (also an unlinked link whose last attempt
+ * failed, with the failure's words), grey dot when unlinked.
  */
 export function badgeFor(RED: NodeAPI, snapshot: Snapshot): NodeStatus {
   switch (snapshot.state) {
@@ -32,6 +37,8 @@ export function badgeFor(RED: NodeAPI, snapshot: Snapshot): NodeStatus {
         text: snapshot.error ? localizedError(RED, snapshot.error) : RED._('account-link.status.error'),
       };
     default:
-      return { fill: 'grey', shape: 'dot', text: RED._('account-link.status.unlinked') };
+      return snapshot.error
+        ? { fill: 'red', shape: 'ring', text: localizedError(RED, snapshot.error) }
+        : { fill: 'grey', shape: 'dot', text: RED._('account-link.status.unlinked') };
   }
 }

@@ -6,6 +6,7 @@ import vm from 'node:vm';
 import jsonata from 'jsonata';
 import helper from 'node-red-node-test-helper';
 import { profileSummaries } from '../../src/core/index.js';
+import { startTestProvider } from '../../demo/sign-in-server.js';
 
 /**
  * The editor's static files: catalogs in every language, help, the editor script and the example
@@ -77,6 +78,17 @@ describe('editor catalogs and help', () => {
   }
 
   for (const lang of LANGUAGES) {
+    it(`${lang}: the pairing page's code hint says what its malformed-code error says`, () => {
+      const pairing = JSON.parse(readFileSync(path.join(root, 'locales', lang, 'pairing.json'), 'utf8')) as {
+        code: { hint: string };
+        errors: { malformed: string };
+      };
+      // "8 letters (no vowels)": the description of a code, up to the example.
+      const description = pairing.code.hint.split(',')[0]!;
+      assert.match(description, /\(.+\)/, `${lang}: the hint names what letters a code has`);
+      assert.ok(pairing.errors.malformed.includes(description), `${lang}: "${description}" is not in "${pairing.errors.malformed}"`);
+    });
+
     it(`${lang} help has a section with inputs and outputs for every node type`, () => {
       const help = readFileSync(path.join(root, 'locales', lang, 'account-link.html'), 'utf8');
       const sections = [...help.matchAll(/<script type="text\/html" data-help-name="([^"]+)">([\s\S]*?)<\/script>/g)];
@@ -277,12 +289,28 @@ describe("the dialog's questions to the runtime (admin routes)", function () {
       httpNodeRoot: '/',
       port: 1880,
       redirectError: null,
+      flow: 'pairing',
     });
     assert.equal((await info({ provider: 'spotify', publicUrl: 'https://hub.example.net/' })).redirectUri, 'https://hub.example.net/link/callback');
     const typed = { publicUrl: 'http://192.168.1.20:1880', redirectUri: 'http://192.168.1.20:1880/link/callback' };
     assert.equal((await info({ provider: 'spotify', ...typed })).redirectError.code, 'insecure_redirect_uri');
     assert.equal((await info({ provider: 'custom', ...typed })).redirectError, null);
     assert.equal((await info({ provider: 'custom', publicUrl: 'http://192.168.1.20:1880' })).redirectUri, typed.redirectUri);
+  });
+
+  it('GET account-link/info says which flow "automatic" picks, so only the pairing page asks for a redirect URI', async () => {
+    const flow = async (query: Record<string, string>) => (await helper.request().get('/account-link/info').query(query).expect(200)).body.flow;
+    const provider = await startTestProvider();
+    try {
+      assert.equal(await flow({ provider: 'github' }), 'device');
+      assert.equal(await flow({ provider: 'spotify', flow: 'auto' }), 'pairing');
+      assert.equal(await flow({ provider: 'oidc', issuer: provider.issuer }), 'device', 'the issuer’s discovery offers a device flow');
+      assert.equal(await flow({ provider: 'oidc', issuer: provider.issuer, flow: 'pairing' }), 'pairing');
+      assert.equal(await flow({ provider: 'custom', tokenEndpoint: provider.endpoints.token, authorizationEndpoint: provider.endpoints.authorization }), 'pairing');
+      assert.equal(await flow({ provider: 'oidc' }), null, 'no issuer yet: not known');
+    } finally {
+      await provider.close();
+    }
   });
 });
 
@@ -313,13 +341,12 @@ describe('example flows', () => {
       assert.equal(ids.size, nodes.length, 'unique ids');
       const accounts = nodes.filter((n) => n.type === 'account-link');
       assert.equal(accounts.length, 1);
-      assert.equal(accounts[0]!.id, 'example-account', 'the same placeholder id in every example');
       assert.match(accounts[0]!.link, /^[a-z0-9-]+$/);
       for (const node of nodes) {
         const known =
           CORE.has(node.type) || [...NODE_TYPES, 'account-link-request'].includes(node.type) || (file === 'speak-the-code.json' && TTS.has(node.type));
         assert.ok(known, `${file}: type ${node.type}`);
-        if (node.type.startsWith('account-link-')) assert.equal(node.account, 'example-account');
+        if (node.type.startsWith('account-link-')) assert.equal(node.account, accounts[0]!.id);
         for (const output of node.wires ?? []) for (const target of output) assert.ok(ids.has(target), `${file}: wire to ${target}`);
         if (node.type === 'catch') for (const target of node.scope) assert.ok(ids.has(target));
       }
@@ -328,6 +355,21 @@ describe('example flows', () => {
       assert.equal(exposing.length, file === 'call-api-with-token.json' ? 1 : 0);
     });
   }
+
+  it('imports side by side: no node id and no link id is shared between two examples', () => {
+    const seen = new Map<string, string>();
+    const slugs = new Map<string, string>();
+    for (const file of files) {
+      for (const node of JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, any>[]) {
+        assert.equal(seen.get(node.id), undefined, `${file} reuses the id ${node.id}`);
+        seen.set(node.id, file);
+        if (node.type !== 'account-link') continue;
+        assert.equal(slugs.get(node.link), undefined, `${file} reuses the link id ${node.link}`);
+        slugs.set(node.link, file);
+      }
+    }
+    assert.equal(slugs.size, files.length);
+  });
 
   it('call-api-with-token sends the token only to the http request node and strips it before debug', () => {
     const nodes = JSON.parse(readFileSync(path.join(dir, 'call-api-with-token.json'), 'utf8')) as Record<string, any>[];

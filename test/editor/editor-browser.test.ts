@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
@@ -16,6 +16,22 @@ const root = path.resolve(__dirname, '../..');
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(shotsDir(), `${name}.png`) });
+}
+
+/** The options of the config dialog's dropdowns whose text is wider than the dropdown shows. */
+function cutOffOptions(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const measure = document.createElement('canvas').getContext('2d')!;
+    const cut: string[] = [];
+    for (const select of Array.from(document.querySelectorAll<HTMLSelectElement>('#node-config-input-provider, #node-config-input-flow, #node-config-input-language'))) {
+      const style = getComputedStyle(select);
+      measure.font = style.font;
+      // What is left for the text beside the padding, the border and the arrow Chromium draws (about 20px).
+      const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+      for (const option of Array.from(select.options)) if (measure.measureText(option.text).width > room) cut.push(option.text);
+    }
+    return cut;
+  });
 }
 
 describe('editor in headless Chromium', function () {
@@ -93,11 +109,11 @@ describe('editor in headless Chromium', function () {
       els.map((el) => [el.getAttribute('data-palette-type'), el.textContent!.replace(/\s+/g, ' ').trim()]),
     );
     assert.deepEqual(new Map(palette as [string, string][]), new Map([
-      ['account-link-start', 'link'], ['account-link-status', 'token status'], ['account-link-refresh', 'refresh'], ['account-link-revoke', 'revoke'],
-      ['account-link-request', 'request'],
+      ['account-link-start', 'account link'], ['account-link-status', 'account status'], ['account-link-refresh', 'account refresh'],
+      ['account-link-revoke', 'account revoke'], ['account-link-request', 'request'],
     ]));
     const label = await page.evaluate(() => (window as any).RED.utils.getNodeLabel((window as any).RED.nodes.node('start1')));
-    assert.equal(label, 'link: Demo account');
+    assert.equal(label, 'account link: Demo account');
 
     // Spotify: the exact redirect URI to register, with the loopback explanation.
     await editConfig(page, 'acc2');
@@ -105,6 +121,7 @@ describe('editor in headless Chromium', function () {
     assert.equal(await page.textContent('#node-config-account-link-redirect-uri'), `${base}/link/callback`);
     assert.ok(await page.isVisible('.account-link-redirect-loopback'));
     assert.ok(!(await page.isVisible('.account-link-row-issuer')), 'no issuer field for a preset');
+    assert.match((await page.textContent('#node-config-account-link-provider-hint'))!, /tick "Web API"/, 'the step the README also names');
     await shot(page, 'config-spotify');
     await page.fill('#node-config-input-publicUrl', 'https://hub.example.net');
     await page.waitForFunction(
@@ -117,6 +134,9 @@ describe('editor in headless Chromium', function () {
     await page.waitForSelector('#node-config-account-link-start:visible');
     assert.equal(await page.textContent('#node-config-account-link-state'), 'Not linked');
     assert.ok(await page.isVisible('.account-link-row-issuer'));
+    // "automatic" with an issuer that has a device flow: no pairing page, so no redirect URI to register.
+    await page.waitForSelector('#node-config-account-link-pairing', { state: 'hidden' });
+    assert.ok(!(await page.isVisible('#node-config-account-link-redirect')));
     await page.click('#node-config-account-link-start');
     await page.waitForSelector('.account-link-code');
     const code = (await page.textContent('.account-link-code'))!.trim();
@@ -142,6 +162,14 @@ describe('editor in headless Chromium', function () {
     await page.waitForFunction(() => /Linked as Bob/.test(document.querySelector('#node-config-account-link-body')?.textContent ?? ''), null, {
       timeout: 20_000,
     });
+    // "Refresh now" says that it worked: the expiry, shown to the minute, may not visibly move.
+    const refreshes = provider.count('refresh_token');
+    assert.equal(await page.$('#node-config-account-link-done'), null);
+    await page.click('#node-config-account-link-refresh');
+    await page.waitForSelector('#node-config-account-link-done');
+    assert.match((await page.textContent('#node-config-account-link-done'))!, /^Access token renewed at \d{1,2}:\d\d:\d\d/);
+    // Within 10 s of the sign-in's token call: answered with the tokens just obtained, no call (issue 10).
+    assert.equal(provider.count('refresh_token'), refreshes);
 
     await page.click('#node-config-account-link-revoke');
     await page.click('.red-ui-notification button.primary');
@@ -152,6 +180,40 @@ describe('editor in headless Chromium', function () {
     assert.deepEqual(comms, { subscribed: 2, unsubscribed: 2 }, 'one subscription per dialog, dropped on close');
     assert.deepEqual(errors, []);
     assert.doesNotMatch(red!.log, /account-link.*(TypeError|ReferenceError)/);
+  });
+
+  it('palette labels say "account", a search for spotify or oauth finds the nodes, and dialog titles name them', async () => {
+    const { page, errors } = await englishEditor();
+    /** Types the text into the palette's search box and lists the node types left in view. */
+    const found = async (text: string): Promise<string[]> => {
+      await page.fill('#red-ui-palette-search input', '');
+      await page.locator('#red-ui-palette-search input').pressSequentially(text);
+      // The box filters after a short delay: wait until every node in view is one the filter keeps.
+      await page.waitForFunction((t) => {
+        const re = new RegExp(t.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&'), 'i');
+        const shown = Array.from(document.querySelectorAll('.red-ui-palette-node')).filter((el) => (el as HTMLElement).offsetParent !== null);
+        return shown.length > 0 && shown.every((el) => re.test(el.getAttribute('data-palette-type')!) || re.test(el.getAttribute('data-palette-label')!));
+      }, text);
+      return page.$$eval('.red-ui-palette-node', (els) =>
+        els.filter((el) => (el as HTMLElement).offsetParent !== null).map((el) => el.getAttribute('data-palette-type')!).sort(),
+      );
+    };
+    const ours = ['account-link-refresh', 'account-link-revoke', 'account-link-start', 'account-link-status'];
+    assert.deepEqual(await found('spotify'), ours);
+    assert.deepEqual(await found('OAuth'), ours);
+    assert.deepEqual(await found('account'), ours);
+    assert.ok(!(await found('link in')).some((type) => type.startsWith('account-link')), 'not mistaken for the core link nodes');
+    await page.click('#red-ui-palette-search .red-ui-searchBox-clear');
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="inject"]:visible');
+
+    await page.evaluate(() => (window as any).RED.editor.edit((window as any).RED.nodes.node('start1')));
+    await page.waitForSelector('#node-input-account');
+    assert.equal((await page.textContent('.red-ui-tray-titlebar'))!.trim(), 'Edit account link node');
+    await page.click('#node-dialog-cancel');
+    await editConfig(page, 'acc1');
+    assert.match((await page.textContent('.red-ui-tray:last-child .red-ui-tray-titlebar'))!, /Edit linked account node/);
+    await closeConfig(page);
+    assert.deepEqual(errors, []);
   });
 
   it('asks to deploy a new node first and derives its link id from the name', async () => {
@@ -223,6 +285,36 @@ describe('editor in headless Chromium', function () {
     assert.equal((await page.textContent('.account-link-panel-title'))!.trim(), 'Konto verknüpfen');
     assert.equal(await page.textContent('#node-config-account-link-state'), 'Nicht verknüpft');
     assert.equal((await page.textContent('label[for="node-config-input-provider"]'))!.trim(), 'Anbieter');
+    assert.deepEqual(await cutOffOptions(page), [], 'every German option fits its dropdown');
     await shot(page, 'config-de');
+  });
+
+  it('shows every dropdown option whole', async () => {
+    const { page } = await englishEditor();
+    await editConfig(page, 'acc1');
+    assert.deepEqual(await cutOffOptions(page), []);
+    await closeConfig(page);
+  });
+
+  it('imports every example beside the others, as Import › Examples does, with no "already exist" conflict', async () => {
+    const { page, errors } = await englishEditor();
+    const dir = path.join(root, 'examples');
+    const examples = readdirSync(dir)
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as object[]);
+    assert.equal(examples.length, 3);
+    const conflicts = await page.evaluate((flows) => {
+      const RED = (window as any).RED;
+      return flows.map((nodes) => {
+        try {
+          RED.view.importNodes(nodes, { generateIds: false });
+          return null;
+        } catch (err) {
+          return (err as { code?: string }).code ?? String(err);
+        }
+      });
+    }, examples);
+    assert.deepEqual(conflicts, [null, null, null]);
+    assert.deepEqual(errors, []);
   });
 });

@@ -142,7 +142,8 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     node('start').receive({ payload: 'start' });
     const pending = await until(() => out.find((m) => m.payload.state === 'pending'), 'pending');
     const german = JSON.parse(await readFile(path.join(__dirname, '../../locales/de/account-link.json'), 'utf8'))['account-link'].prompt as string;
-    assert.equal(pending.payload.prompt, german.replace('__provider__', new URL(provider.issuer).host).replace('__url__', pending.payload.verification_uri.replace(/^https?:\/\//, '')).replace('__code__', pending.payload.user_code));
+    // An oidc provider has no name of its own: the prompt says the link's name, not the issuer's host.
+    assert.equal(pending.payload.prompt, german.replace('__provider__', 'Test account').replace('__url__', pending.payload.verification_uri.replace(/^https?:\/\//, '')).replace('__code__', pending.payload.user_code));
     node('start').receive({ payload: 'cancel' });
     const cancelled = await until(() => out.find((m) => m.payload.state === 'unlinked'), 'cancel answers');
     assert.equal(cancelled.payload.user_code, null);
@@ -173,5 +174,49 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
       relinkPromptFormatter(RED, undefined)({ provider: 'Spotify', daysLeft: 14, endsAt, reason: null }),
       'The Spotify link ends in 14 days, on 2026-03-08; link it again before then.',
     );
+  });
+
+  describe('a start that fails before there is a code (no client id)', () => {
+    const problem = 'The client id is missing.';
+    /** Log lines at warn or error level that mention the problem, as Node-RED would print them. */
+    const problemLines = (): string[] => {
+      const spy = helper.log() as unknown as { args: [{ level: number; msg: unknown }][]; WARN: number };
+      return spy.args
+        .map(([entry]) => entry)
+        .filter((entry) => entry.level <= spy.WARN)
+        .map((entry) => String(entry.msg))
+        .filter((text) => text.includes(problem));
+    };
+
+    async function loadWithoutClientId(withCatch: boolean): Promise<void> {
+      const nodes = flow(provider).map((n) => (n.id === 'acct' ? { ...n, clientId: '' } : n));
+      const catchModule = require(require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [path.dirname(require.resolve('node-red'))] }));
+      await helper.load([accountLinkNodes, catchModule], (withCatch ? nodes : nodes.filter((n) => n.type !== 'catch')) as TestFlow);
+    }
+
+    it('reaches a Catch node in plain words, with its code, and turns every badge red', async () => {
+      await loadWithoutClientId(true);
+      const caught = collector('caught');
+      node('start').receive({ payload: '' });
+      const failed = await until(() => caught[0], 'the caught failure');
+      assert.equal(failed.error.message, problem, 'no class name in front of the words');
+      assert.equal(failed.error.code, 'config');
+      assert.deepEqual(failed._error, { code: 'config', message: problem }, 'the reply the node put on the message');
+      assert.equal(failed.payload.error.message, problem, 'the snapshot carries it too');
+      await until(() => (node('refresh').status.lastCall?.args[0] as Msg | undefined)?.fill === 'red', 'a red badge');
+      assert.deepEqual(node('refresh').status.lastCall!.args[0], { fill: 'red', shape: 'ring', text: problem });
+    });
+
+    it('is logged once: by Node-RED for a flow without Catch, by the config node for the editor', async () => {
+      await loadWithoutClientId(false);
+      node('start').receive({ payload: '' });
+      await until(() => problemLines().length > 0, 'the log line');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(problemLines(), [problem]);
+
+      const reply = await helper.request().post('/account-link/acct/start').expect(400);
+      assert.deepEqual(reply.body.error, { code: 'config', message: problem });
+      assert.deepEqual(problemLines(), [problem, problem], 'one more line for the dialog’s try');
+    });
   });
 });

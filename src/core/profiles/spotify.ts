@@ -19,7 +19,7 @@ export const spotify = profile({
   manageUrl: 'https://www.spotify.com/account/apps/',
   // An app in development mode may be used by at most 5 people (its "User Management" list).
   peopleLimit: 5,
-  hints: ['spotifyUsers'],
+  hints: ['spotifyWebApi', 'spotifyUsers'],
   expiry: { kind: 'fixed', afterApprovalMs: 180 * DAY_MS },
   // Spotify otherwise approves silently as whoever is signed in on the phone.
   authorizeParams: { show_dialog: 'true' },
