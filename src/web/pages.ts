@@ -89,7 +89,10 @@ export function sendConfirmation(page: PageContext, res: ServerResponse, confirm
     loopback ? `<p class="note">${escapeHtml(t('loopback.note', { page: pageAddress(page), heading: t('paste.heading') }))}</p>` : '',
     pasteSection(page, loopback),
   ].join('\n');
-  sendPage(res, 200, { language: page.language, title, body }, page.coordinator.authorizationOrigins(), headers);
+  // form-action is checked along the redirects after Continue, to the provider and (for a person it
+  // sends straight back) on to the redirect URI.
+  const formTargets = [...page.coordinator.authorizationOrigins(), new URL(confirmation.redirectUri).origin];
+  sendPage(res, 200, { language: page.language, title, body }, formTargets, headers);
 }
 
 /** A short page with a heading, a message and the way back to the form. */

@@ -212,6 +212,9 @@ describe('web: pairing page (HTTP)', function () {
     const confirm = await hub.request('/link', { form: { user_code: pending.user_code! } });
     assert.match(visibleText(confirm.text), /opens an address starting with http:\/\/127\.0\.0\.1 that will not load/);
     assert.match(confirm.text, /<section id="paste">\n<h2>/);
+    // Browsers check form-action along the whole redirect chain after Continue: a provider that sends an
+    // already-approved person straight back must be allowed to land on the redirect URI's origin.
+    assert.match(confirm.headers.get('content-security-policy')!, /form-action 'self' https:[^;]* http:\/\/127\.0\.0\.1:9(;| )/);
 
     const authorizeUrl = new URL(await enterCode(pending.user_code!));
     assert.equal(authorizeUrl.searchParams.get('redirect_uri'), loopback);
