@@ -165,9 +165,8 @@ export class Link extends TokenKeeper {
   }
 
   /**
-   * A start that ended before there was a code (a missing client id, discovery that failed): the
-   * snapshot of an unlinked link carries the failure like any other, so badges, the dialog and MQTT
-   * show it, and the caller is told too. Reporting it in the log is the caller's business.
+   * A start that failed before there was a code (no client id, discovery failed): an unlinked link's
+   * snapshot carries it like any failure, and the caller is told; logging it is the caller's business.
    */
   private startFailed(err: unknown): LinkError {
     const problem = toLinkError(err, this.providerName());

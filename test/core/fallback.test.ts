@@ -117,7 +117,7 @@ describe('core: device flow refused, pairing page instead', function () {
     });
     assert.equal(link.snapshot().state, 'unlinked');
     assert.equal(coordinator.pendingCount, 0);
-    assert.deepEqual(rec.eventTypes(), []);
+    assert.deepEqual(rec.eventTypes(), ['error'], 'the failed start is in the snapshot and its error event (issue 15)');
   });
 
   it('with flow "device", or without the pairing page, the refusal is reported instead', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePort } from '../../scripts/node-red-home.js';
@@ -215,6 +215,10 @@ describe('README "First five minutes" in Chromium, on npm start', function () {
 
     await page.fill('#user_code', code!.replace('-', '').toLowerCase());
     await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    // What is being authorized, before the provider (RFC 8628 §5.4): one button on.
+    assert.match((await page.textContent('h1'))!, /^Link your .+ account to this hub\?$/);
+    await shot(page, 'pairing-1b-confirm', true);
+    await continueToProvider(page);
     assert.ok(page.url().startsWith(demo.issuer), page.url());
     await shot(page, 'pairing-2-provider-sign-in', true);
     await signIn(page, 'bob');
@@ -247,6 +251,7 @@ describe('README "First five minutes" in Chromium, on npm start', function () {
     await page.goto(pending.verification_uri);
     await page.fill('#user_code', code!);
     await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    await continueToProvider(page);
     await signIn(page, 'bob');
     await ended;
     assert.match(endedOn, /\/link\/callback\?.*code=/, 'the phone ended on the loopback callback');
@@ -280,11 +285,22 @@ describe('README "First five minutes" in Chromium, on npm start', function () {
   });
 });
 
+/** Presses the confirmation page's one button, which leads on to the provider's sign-in. */
+async function continueToProvider(page: Page): Promise<void> {
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/link/continue"] button[type="submit"]')]);
+}
+
 describe('README screenshots', () => {
-  it('every picture the README shows is one the walk above takes', () => {
+  it('every picture the README shows is one a test takes (this walk, the pairing page, widget and sidebar tests)', () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
     const shown = [...readme.matchAll(/\(docs\/images\/([\w-]+)\.png\)/g)].map((m) => m[1]!);
-    const taken = new Set([...readFileSync(__filename, 'utf8').matchAll(/shot\([a-zA-Z]+, '([\w-]+)'/g)].map((m) => m[1]!));
+    const testFiles = (readdirSync(path.join(root, 'test'), { recursive: true }) as string[]).filter((file) => file.endsWith('.test.ts'));
+    const taken = new Set(
+      testFiles.flatMap((file) => {
+        const text = readFileSync(path.join(root, 'test', file), 'utf8');
+        return [...text.matchAll(/shot\([a-zA-Z]+, '([\w-]+)'/g), ...text.matchAll(/'([\w-]+)\.png'/g)].map((m) => m[1]!);
+      }),
+    );
     assert.ok(shown.length >= 10, `${shown.length} pictures in the README`);
     assert.deepEqual(shown.filter((name) => !taken.has(name)), []);
   });

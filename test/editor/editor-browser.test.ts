@@ -302,7 +302,7 @@ describe('editor in headless Chromium', function () {
     const examples = readdirSync(dir)
       .filter((file) => file.endsWith('.json'))
       .map((file) => JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as object[]);
-    assert.equal(examples.length, 3);
+    assert.equal(examples.length, 7);
     const conflicts = await page.evaluate((flows) => {
       const RED = (window as any).RED;
       return flows.map((nodes) => {
@@ -314,7 +314,7 @@ describe('editor in headless Chromium', function () {
         }
       });
     }, examples);
-    assert.deepEqual(conflicts, [null, null, null]);
+    assert.deepEqual(conflicts, examples.map(() => null));
     assert.deepEqual(errors, []);
   });
 });

@@ -203,6 +203,7 @@ describe('the Accounts sidebar in headless Chromium (adminAuth)', function () {
     await page.click(`${card('erin-spotify')} .account-link-act-revoke`);
     assert.match((await page.textContent('.red-ui-notification'))!, /Revoke the link to Erin\?/);
     await page.click('.red-ui-notification button.primary');
+    await page.waitForSelector('.red-ui-notification', { state: 'detached' });
     await waitForBadge(page, 'erin-spotify', 'Not linked');
     await page.waitForFunction((selector) => /4 of 5 people/.test(document.querySelector(selector)?.textContent ?? ''), `${card('alice-spotify')} .account-link-card-people`);
     // Now Frank is the fifth: no question.
