@@ -44,7 +44,7 @@ describe('spoken prompts, digits codes and the accounts routes (Node-RED)', func
     const spoken: Record<string, string> = {};
     for (const [i, lang] of LANGUAGES.entries()) {
       const s = pending[i]!.payload;
-      const providerName = displayNameFor({ provider: 'oidc', issuer: provider.issuer });
+      const providerName = displayNameFor({ provider: 'oidc', issuer: provider.issuer, name: `Speaker ${lang}` });
       const words = { provider: providerName, url: speakAddress(s.verification_uri, lang), code: spellCode(s.user_code, lang) };
       assert.equal(s.user_code_spoken, words.code, lang);
       const expected = catalogPrompt(lang).replace(/__(\w+)__/g, (_all, name: keyof typeof words) => words[name]);

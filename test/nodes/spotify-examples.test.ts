@@ -27,14 +27,6 @@ describe('Spotify examples (request node, fake Spotify Web API)', function () {
   beforeEach(async () => {
     spotify = await FakeSpotify.start(TOKEN);
     unroute = spotify.route();
-    // The account as it is after linking: tokens in the encrypted store, valid for an hour.
-    const store = await TokenStore.open(path.join(userDir(), 'account-link'));
-    const now = Date.now();
-    await store.write('example-account', {
-      tokens: { accessToken: TOKEN, tokenType: 'Bearer', expiresAt: now + 3600_000, refreshToken: 'spotify-refresh', scope: null, obtainedAt: now, refreshExpiresAt: now + 100 * 86_400_000 },
-      account: { id: 'alice', name: 'Alice' },
-      problem: null,
-    });
   });
   afterEach(async () => {
     unroute();
@@ -43,7 +35,16 @@ describe('Spotify examples (request node, fake Spotify Web API)', function () {
 
   async function run(example: string): Promise<Msg[]> {
     const flow = JSON.parse(readFileSync(path.resolve(__dirname, '../../examples', example), 'utf8')) as Msg[];
-    flow.find((n) => n.type === 'account-link')!.clientId = 'my-spotify-app';
+    const account = flow.find((n) => n.type === 'account-link')!;
+    account.clientId = 'my-spotify-app';
+    // The example's account as it is after linking: tokens in the encrypted store, valid for an hour.
+    const store = await TokenStore.open(path.join(userDir(), 'account-link'));
+    const now = Date.now();
+    await store.write(account.id, {
+      tokens: { accessToken: TOKEN, tokenType: 'Bearer', expiresAt: now + 3600_000, refreshToken: 'spotify-refresh', scope: null, obtainedAt: now, refreshExpiresAt: now + 100 * 86_400_000 },
+      account: { id: 'alice', name: 'Alice' },
+      problem: null,
+    });
     await helper.load([accountLinkNodes, requestNodes, ...coreNodes], onTab(flow) as TestFlow);
     return flow;
   }
