@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { linkedRecord, loadCore, root, tempDir } from './lib/core.mjs';
 import { emit, exitOnFailedChecks } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
+import { nodeRedFeeder } from './lib/node-red-feed.mjs';
 
 const messagesPerRound = Number(process.env.BENCH_MESSAGES ?? 1_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -116,8 +117,7 @@ RED.init(server, {
   diagnostics: { enabled: false },
 });
 
-let onSink = () => undefined;
-globalThis.__benchSink = (msg) => onSink(msg);
+const feeder = nodeRedFeeder({ messagesPerRound, burst, timeoutMs: 30_000 });
 
 const checks = {};
 const perRound = { core: [], request: [] };
@@ -126,13 +126,13 @@ const valid = (msg) => msg.statusCode === 200 && msg.payload?.id === 'user-0' &&
 
 try {
   await RED.start();
-  const nodes = await waitForNodes(['request', 'core', 'sink']);
+  const nodes = await feeder.waitForNodes(RED, ['request', 'core', 'sink']);
   const link = await RED.nodes.getNode(ACCOUNT_ID).ready;
   checks.seeded_link_is_linked = link.snapshot().state === 'linked';
 
   for (let r = 0; r <= rounds; r++) {
     for (const key of r % 2 === 0 ? ['core', 'request'] : ['request', 'core']) {
-      const { ms, cpuUs, ok } = await pump(nodes[key]);
+      const { ms, cpuUs, ok } = await feeder.pump(nodes[key], valid);
       if (r === 0) continue; // warm-up: JIT, connection pools
       perRound[key].push((messagesPerRound / ms) * 1000);
       cpuPerRound[key].push(cpuUs / messagesPerRound);
@@ -174,45 +174,3 @@ emit({
 });
 exitOnFailedChecks(checks);
 process.exit(process.exitCode ?? 0);
-
-async function waitForNodes(ids) {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const found = Object.fromEntries(ids.map((id) => [id, RED.nodes.getNode(id)]));
-    if (Object.values(found).every(Boolean)) return found;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`Node-RED did not start the bench flow (nodes ${ids.join(', ')})`);
-}
-
-/** Sends messagesPerRound messages into `node` in bursts; resolves with the time until the sink had them all. */
-async function pump(node) {
-  globalThis.gc?.();
-  let received = 0;
-  let intact = true;
-  let wake = () => undefined;
-  onSink = (msg) => {
-    received++;
-    if (!valid(msg)) intact = false;
-    if (received % burst === 0 || received === messagesPerRound) wake();
-  };
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  for (let sent = 0; sent < messagesPerRound; ) {
-    const target = Math.min(sent + burst, messagesPerRound);
-    const arrived = new Promise((resolve) => (wake = resolve));
-    for (; sent < target; sent++) node.receive({ payload: { bench: true, i: sent } });
-    await withTimeout(arrived, 30_000, `${node.type} ${node.id}: ${received}/${target} answers arrived`);
-  }
-  const ms = performance.now() - started;
-  const cpu = process.cpuUsage(cpuBefore);
-  onSink = () => undefined;
-  return { ms, cpuUs: cpu.user + cpu.system, ok: intact && received === messagesPerRound };
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}

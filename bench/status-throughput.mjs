@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { linkedRecord, loadCore, root, tempDir } from './lib/core.mjs';
 import { emit, exitOnFailedChecks } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
+import { nodeRedFeeder } from './lib/node-red-feed.mjs';
 
 const messagesPerRound = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
@@ -95,8 +96,7 @@ RED.init(server, {
 });
 
 /** @type {(msg: Record<string, any>) => void} */
-let onSink = () => undefined;
-globalThis.__benchSink = (msg) => onSink(msg);
+const feeder = nodeRedFeeder({ messagesPerRound, burst, timeoutMs: 20_000 });
 
 const checks = {};
 const perRound = { change: [], status: [], status_expose_token: [] };
@@ -116,14 +116,14 @@ const variants = [
 
 try {
   await RED.start();
-  const nodes = await waitForNodes(['status', 'token', 'change', 'sink']);
+  const nodes = await feeder.waitForNodes(RED, ['status', 'token', 'change', 'sink']);
   const account = RED.nodes.getNode(ACCOUNT_ID);
   const link = await account.ready;
   checks.seeded_link_is_linked = link.snapshot().state === 'linked';
 
   for (let r = 0; r <= rounds; r++) {
     for (const [key, id, valid] of variants) {
-      const { ms, cpuUs, ok } = await pump(nodes[id], valid);
+      const { ms, cpuUs, ok } = await feeder.pump(nodes[id], valid);
       if (r === 0) continue; // warm-up: JIT, first allocations
       perRound[key].push((messagesPerRound / ms) * 1000);
       cpuPerRound[key].push(cpuUs / messagesPerRound);
@@ -170,46 +170,3 @@ const result = emit({
 });
 exitOnFailedChecks(result.checks ?? {});
 process.exit(process.exitCode ?? 0);
-
-/** Resolves with the named flow nodes once Node-RED has started them. */
-async function waitForNodes(ids) {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const found = Object.fromEntries(ids.map((id) => [id, RED.nodes.getNode(id)]));
-    if (Object.values(found).every(Boolean)) return found;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`Node-RED did not start the bench flow (nodes ${ids.join(', ')})`);
-}
-
-/** Sends messagesPerRound messages into `node` in bursts; resolves with the time until the sink had them all. */
-async function pump(node, valid) {
-  globalThis.gc?.();
-  let received = 0;
-  let intact = true;
-  let wake = () => undefined;
-  onSink = (msg) => {
-    received++;
-    if (!valid(msg)) intact = false;
-    if (received % burst === 0 || received === messagesPerRound) wake();
-  };
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  for (let sent = 0; sent < messagesPerRound; ) {
-    const target = Math.min(sent + burst, messagesPerRound);
-    const arrived = new Promise((resolve) => (wake = resolve));
-    for (; sent < target; sent++) node.receive({ payload: { bench: true, i: sent } });
-    await withTimeout(arrived, 20_000, `${node.type} ${node.id}: ${received}/${target} messages arrived`);
-  }
-  const ms = performance.now() - started;
-  const cpu = process.cpuUsage(cpuBefore);
-  onSink = () => undefined;
-  return { ms, cpuUs: cpu.user + cpu.system, ok: intact && received === messagesPerRound };
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
