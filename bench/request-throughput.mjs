@@ -13,22 +13,19 @@
 //
 // Run: npm run build && node bench/request-throughput.mjs
 // Env: BENCH_MESSAGES (1000), BENCH_ROUNDS (7), BENCH_BURST (50).
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { linkedRecord, loadCore, root, tempDir } from './lib/core.mjs';
+import { linkedRecord, loadCore, tempDir } from './lib/core.mjs';
 import { emit, exitOnFailedChecks } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
-import { nodeRedFeeder } from './lib/node-red-feed.mjs';
+import { initBenchNodeRed, nodeRedFeeder } from './lib/node-red-feed.mjs';
 
 const messagesPerRound = Number(process.env.BENCH_MESSAGES ?? 1_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const burst = Number(process.env.BENCH_BURST ?? 50);
 const ACCOUNT_ID = 'bench-acct';
 
-const require = createRequire(import.meta.url);
 const core = loadCore();
 const { dir: userDir, cleanup } = tempDir('request-throughput');
 
@@ -51,70 +48,25 @@ await new Promise((resolve) => api.listen(0, '127.0.0.1', resolve));
 const apiHost = `127.0.0.1:${api.address().port}`;
 const apiUrl = `http://${apiHost}/v1/me`;
 
-mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
-symlinkSync(root, path.join(userDir, 'node_modules', 'node-red-contrib-account-link'), 'dir');
-mkdirSync(path.join(userDir, 'nodes'), { recursive: true });
-writeFileSync(
-  path.join(userDir, 'nodes', 'bench-sink.js'),
-  `module.exports = function (RED) {
-  function BenchSink(config) {
-    RED.nodes.createNode(this, config);
-    this.on('input', (msg, send, done) => { globalThis.__benchSink(msg); done(); });
-  }
-  RED.nodes.registerType('bench-sink', BenchSink);
-};\n`,
-);
-writeFileSync(
-  path.join(userDir, 'nodes', 'bench-sink.html'),
-  `<script type="text/javascript">RED.nodes.registerType('bench-sink', {category: 'common', defaults: {}, inputs: 1, outputs: 0});</script>\n`,
-);
-
-const flows = [
-  { id: 'tab', type: 'tab', label: 'bench' },
-  {
-    id: ACCOUNT_ID,
-    type: 'account-link',
-    name: 'Bench account',
-    link: 'bench-request',
-    provider: 'custom',
-    clientId: 'bench-client',
-    // Nothing listens there: the bench fails loudly if the node ever asks the provider.
-    tokenEndpoint: 'http://127.0.0.1:9/token',
-    flow: 'auto',
-  },
-  { id: 'request', z: 'tab', type: 'account-link-request', account: ACCOUNT_ID, method: 'GET', url: apiUrl, ret: 'obj', allowedHosts: apiHost, queueLimit: 100, wires: [['sink']] },
-  {
-    id: 'core',
-    z: 'tab',
-    type: 'http request',
-    method: 'GET',
-    ret: 'obj',
-    paytoqs: 'ignore',
-    url: apiUrl,
-    persist: true,
-    authType: '',
-    senderr: false,
-    headers: [{ keyType: 'other', keyValue: 'Authorization', valueType: 'other', valueValue: expectedAuthorization }],
-    wires: [['sink']],
-  },
-  { id: 'sink', z: 'tab', type: 'bench-sink', wires: [] },
-].map((node) => (node.z ? { x: 100, y: 100, ...node } : node));
-writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
-
-const RED = require('node-red');
-const server = createServer();
-RED.init(server, {
+const { RED, server } = initBenchNodeRed({
   userDir,
-  flowFile: 'flows.json',
-  credentialSecret: false,
-  uiPort: 0,
-  httpNodeRoot: '/',
-  httpAdminRoot: '/',
-  disableEditor: true,
-  logging: { console: { level: 'warn', metrics: false, audit: false } },
-  externalModules: { autoInstall: false, palette: { allowInstall: false } },
-  telemetry: { enabled: false },
-  diagnostics: { enabled: false },
+  accountId: ACCOUNT_ID,
+  slug: 'bench-request',
+  nodes: [
+    { id: 'request', type: 'account-link-request', account: ACCOUNT_ID, method: 'GET', url: apiUrl, ret: 'obj', allowedHosts: apiHost, queueLimit: 100 },
+    {
+      id: 'core',
+      type: 'http request',
+      method: 'GET',
+      ret: 'obj',
+      paytoqs: 'ignore',
+      url: apiUrl,
+      persist: true,
+      authType: '',
+      senderr: false,
+      headers: [{ keyType: 'other', keyValue: 'Authorization', valueType: 'other', valueValue: expectedAuthorization }],
+    },
+  ],
 });
 
 const feeder = nodeRedFeeder({ messagesPerRound, burst, timeoutMs: 30_000 });

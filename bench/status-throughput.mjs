@@ -12,15 +12,12 @@
 //
 // Run: npm run build && node bench/status-throughput.mjs
 // Env: BENCH_MESSAGES (20000), BENCH_ROUNDS (9), BENCH_BURST (500).
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { linkedRecord, loadCore, root, tempDir } from './lib/core.mjs';
+import { linkedRecord, loadCore, tempDir } from './lib/core.mjs';
 import { emit, exitOnFailedChecks } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
-import { nodeRedFeeder } from './lib/node-red-feed.mjs';
+import { initBenchNodeRed, nodeRedFeeder } from './lib/node-red-feed.mjs';
 
 const messagesPerRound = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
@@ -28,7 +25,6 @@ const burst = Number(process.env.BENCH_BURST ?? 500);
 const SLUG = 'bench-status';
 const ACCOUNT_ID = 'bench-acct';
 
-const require = createRequire(import.meta.url);
 const core = loadCore();
 const { dir: userDir, cleanup } = tempDir('status-throughput');
 
@@ -37,62 +33,15 @@ const record = linkedRecord({ expiresAt: Date.now() + 3600_000, index: 0 });
 const store = await core.TokenStore.open(path.join(userDir, 'account-link'));
 await store.write(ACCOUNT_ID, record);
 
-// This package, as Node-RED finds an installed one.
-mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
-symlinkSync(root, path.join(userDir, 'node_modules', 'node-red-contrib-account-link'), 'dir');
-
-// A sink node type in <userDir>/nodes: hands every message to the bench.
-mkdirSync(path.join(userDir, 'nodes'), { recursive: true });
-writeFileSync(
-  path.join(userDir, 'nodes', 'bench-sink.js'),
-  `module.exports = function (RED) {
-  function BenchSink(config) {
-    RED.nodes.createNode(this, config);
-    this.on('input', (msg, send, done) => { globalThis.__benchSink(msg); done(); });
-  }
-  RED.nodes.registerType('bench-sink', BenchSink);
-};\n`,
-);
-writeFileSync(
-  path.join(userDir, 'nodes', 'bench-sink.html'),
-  `<script type="text/javascript">RED.nodes.registerType('bench-sink', {category: 'common', defaults: {}, inputs: 1, outputs: 0});</script>\n`,
-);
-
-const flows = [
-  { id: 'tab', type: 'tab', label: 'bench' },
-  {
-    id: ACCOUNT_ID,
-    type: 'account-link',
-    name: 'Bench account',
-    link: SLUG,
-    provider: 'custom',
-    clientId: 'bench-client',
-    // Nothing listens there: the bench fails loudly if the node ever asks the provider.
-    tokenEndpoint: 'http://127.0.0.1:9/token',
-    flow: 'auto',
-  },
-  { id: 'status', z: 'tab', type: 'account-link-status', account: ACCOUNT_ID, wires: [['sink']] },
-  { id: 'token', z: 'tab', type: 'account-link-status', account: ACCOUNT_ID, exposeToken: true, wires: [['sink']] },
-  { id: 'change', z: 'tab', type: 'change', rules: [], wires: [['sink']] },
-  { id: 'sink', z: 'tab', type: 'bench-sink', wires: [] },
-].map((node) => (node.z ? { x: 100, y: 100, ...node } : node));
-writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
-
-const RED = require('node-red');
-const server = createServer();
-RED.init(server, {
+const { RED, server } = initBenchNodeRed({
   userDir,
-  flowFile: 'flows.json',
-  credentialSecret: false,
-  uiPort: 0,
-  httpNodeRoot: '/',
-  httpAdminRoot: '/',
-  disableEditor: true,
-  logging: { console: { level: 'warn', metrics: false, audit: false } },
-  // No external modules, telemetry or palette look-ups from the bench.
-  externalModules: { autoInstall: false, palette: { allowInstall: false } },
-  telemetry: { enabled: false },
-  diagnostics: { enabled: false },
+  accountId: ACCOUNT_ID,
+  slug: SLUG,
+  nodes: [
+    { id: 'status', type: 'account-link-status', account: ACCOUNT_ID },
+    { id: 'token', type: 'account-link-status', account: ACCOUNT_ID, exposeToken: true },
+    { id: 'change', type: 'change', rules: [] },
+  ],
 });
 
 /** @type {(msg: Record<string, any>) => void} */
