@@ -30,7 +30,7 @@ export {
   type LinkAction,
 } from './actions.js';
 /** A dependency loaded the first time it is needed, not at start-up. */
-export { onFirstUse, openidClient, undici } from './on-first-use.js';
+export { onFirstUse, openidClient, qrcode, undici } from './on-first-use.js';
 /** Calling a linked account's API: the token only where it belongs, 401 renewal, one Retry-After queue per app. */
 export {
   API_METHODS,

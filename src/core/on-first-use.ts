@@ -16,3 +16,6 @@ export const openidClient = onFirstUse(() => require('openid-client') as typeof 
 
 /** undici, loaded at the first provider call. */
 export const undici = onFirstUse(() => require('undici') as typeof import('undici'));
+
+/** qrcode, loaded when the first QR code is drawn (MQTT, the editor, the widget). */
+export const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));

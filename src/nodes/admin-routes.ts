@@ -6,7 +6,7 @@ import {
   expectedFlow,
   LINK_ACTIONS,
   LinkError,
-  onFirstUse,
+  qrcode,
   profileSummaries,
   redirectUriProblem,
   refusedReply,
@@ -22,8 +22,6 @@ import { accountLinkNode } from './config-node.js';
 import { pairingAddresses } from './pairing-addresses.js';
 import { runningApps, runningSummaries } from './running-links.js';
 import { uiPort } from './runtime-settings.js';
-
-const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
 
 /**
  * The editor's window onto deployed links. Reads need `account-link.read`, actions

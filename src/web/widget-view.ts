@@ -1,8 +1,6 @@
-import { onFirstUse, type ErrorSummary, type Snapshot } from '../core/index.js';
+import { qrcode, type ErrorSummary, type Snapshot } from '../core/index.js';
 import { findLocalesFolder, loadPageCatalogs } from './i18n.js';
 import { PAGE_LANGUAGES, type PageLanguage } from './languages.js';
-
-const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
 
 /**
  * What the Dashboard 2.0 widget `ui-account-link` is sent, live (`msg-input:<id>`) and on page load

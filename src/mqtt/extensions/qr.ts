@@ -1,8 +1,6 @@
-import { onFirstUse, type Snapshot } from '../../core/index.js';
+import { qrcode, type Snapshot } from '../../core/index.js';
 import { Extension, type Followed, type PublisherContext } from '../extension.js';
 import type { LinkTopics } from '../topics.js';
-
-const qrcode = onFirstUse(() => require('qrcode') as typeof import('qrcode'));
 
 interface QrState {
   /** URL whose QR code was last published ('' = cleared). */
