@@ -95,8 +95,9 @@ export function registerActionNode<TDef extends ActionNodeDef>(
     /** Runs what `msg` asks for and sends the reply (a failed one is only returned); resolves with the last reply. */
     const answer = (link: Link, msg: NodeMessageInFlow, send: (msg: NodeMessage) => void): Promise<ActionReply> => {
       const respond = (requested: LinkAction | ActionCall): Promise<ActionReply> => {
-        const { action, options } = typeof requested === 'string' ? { action: requested, options: {} } : requested;
-        return runAction(link, action, options).then(({ reply, finished }) => {
+        // A plain action (the hot path of the status node) allocates nothing of its own.
+        const action = typeof requested === 'string' ? requested : requested.action;
+        return runAction(link, action, typeof requested === 'string' ? undefined : requested.options).then(({ reply, finished }) => {
           replyMessage(msg, reply, link.slug, action);
           if (reply.status === 'error') return reply;
           if (!finished) {
