@@ -11,7 +11,7 @@
 // machine disturbs far less than wall time.
 //
 // Run: npm run build && node bench/status-throughput.mjs
-// Env: BENCH_MESSAGES (20000), BENCH_ROUNDS (9), BENCH_BURST (500).
+// Env: BENCH_MESSAGES (100000), BENCH_ROUNDS (9), BENCH_BURST (500).
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { linkedRecord, loadCore, tempDir } from './lib/core.mjs';
@@ -19,7 +19,7 @@ import { emit, exitOnFailedChecks } from './lib/report.mjs';
 import { round } from './lib/stats.mjs';
 import { initBenchNodeRed, nodeRedFeeder } from './lib/node-red-feed.mjs';
 
-const messagesPerRound = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const messagesPerRound = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
 const burst = Number(process.env.BENCH_BURST ?? 500);
 const SLUG = 'bench-status';

@@ -68,11 +68,19 @@ export async function runAction(link: Link, action: LinkAction, options: ActionO
         return { reply: ok(snapshot, manageUrl) };
       }
       case 'status':
-        return { reply: ok(link.snapshot()) };
+        return { reply: statusReply(link) };
     }
   } catch (err) {
     return { reply: refusedReply(link.snapshot(), toLinkError(err, link.snapshot().provider)) };
   }
+}
+
+/**
+ * The reply to `status`: the snapshot as it stands. It needs no waiting, so a surface on a hot path
+ * (the status node) may answer with it in the same turn instead of through runAction.
+ */
+export function statusReply(link: Link): ActionReply {
+  return ok(link.snapshot());
 }
 
 /** The reply for an action that failed, or a request that never reached the link (unknown action, malformed request). */

@@ -24,6 +24,7 @@ export {
   isLinkAction,
   refusedReply,
   runAction,
+  statusReply,
   type ActionOptions,
   type ActionOutcome,
   type ActionReply,

@@ -76,11 +76,21 @@ export abstract class TokenKeeper extends EventEmitter<{ snapshot: [Snapshot, re
    * at most one refresh goes to the provider.
    */
   async accessToken(): Promise<string> {
-    this.assertOpen();
-    const stored = this.usableStored();
-    if (isFresh(stored.tokens, this.clock.now())) return stored.tokens.accessToken;
+    const fresh = this.freshAccessToken();
+    if (fresh) return fresh;
     if (this.timing.backingOff(this.clock.now()) && this.lastError) throw this.lastError;
     return (await this.refreshTokens()).accessToken;
+  }
+
+  /**
+   * The access token when it needs no refresh, or null (then `accessToken()` refreshes). For hot
+   * paths that answer in the same turn (the status node); throws like `accessToken()` when there is
+   * no usable link.
+   */
+  freshAccessToken(): string | null {
+    this.assertOpen();
+    const { tokens } = this.usableStored();
+    return isFresh(tokens, this.clock.now()) ? tokens.accessToken : null;
   }
 
   /**

@@ -1,10 +1,18 @@
-import type { NodeAPI, NodeMessage } from 'node-red';
+import type { NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { LinkEvent, Snapshot } from '../core/index.js';
 import { registerActionNode, type ActionNodeDef } from './action-node.js';
 
 interface StatusNodeDef extends ActionNodeDef {
   watch: boolean;
   exposeToken: boolean;
+}
+
+/** Adds the access token to `msg`, as `access_token` and as the Authorization header of `msg.headers` (copied, not changed). */
+function withToken(msg: NodeMessageInFlow & { access_token?: string }, token: string): 'status' {
+  const authorization = `Bearer ${token}`;
+  msg.headers = typeof msg.headers === 'object' && msg.headers ? { ...msg.headers, Authorization: authorization } : { Authorization: authorization };
+  msg.access_token = token;
+  return 'status';
 }
 
 /**
@@ -17,11 +25,9 @@ export function register(RED: NodeAPI): void {
     'account-link-status',
     ({ config, link, msg }) => {
       if (!config.exposeToken) return 'status';
-      return link.accessToken().then((token) => {
-        const headers = typeof msg.headers === 'object' && msg.headers ? msg.headers : {};
-        Object.assign(msg, { access_token: token, headers: { ...headers, Authorization: `Bearer ${token}` } });
-        return 'status' as const;
-      });
+      // A token that needs no refresh is added in the same turn; otherwise after the refresh.
+      const fresh = link.freshAccessToken();
+      return fresh ? withToken(msg, fresh) : link.accessToken().then((token) => withToken(msg, token));
     },
     (node, config, link) => {
       if (!config.watch) return () => undefined;

@@ -30,6 +30,16 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
     provider = testProvider();
   });
 
+  /** Links the account through the start node (device flow, approved at the provider); resolves with the linked reply. */
+  async function linkThroughStartNode(out: Msg[]): Promise<Msg> {
+    node('start').receive({ payload: '' });
+    const pending = await until(() => out.find((m) => m.payload.state === 'pending'), 'pending snapshot');
+    assert.match(pending.payload.user_code, /\S/);
+    assert.equal(pending.topic, 'alice-test');
+    await provider.approveDevice(pending.payload.user_code);
+    return until(() => out.find((m) => m.payload.state === 'linked'), 'linked snapshot');
+  }
+
   async function load(extra: Msg[] = []): Promise<void> {
     const catchModule = require(require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [path.dirname(require.resolve('node-red'))] }));
     await helper.load([accountLinkNodes, catchModule], flow(provider, extra) as TestFlow);
@@ -69,12 +79,7 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
   it('links, exposes the token on request, refreshes, survives a redeploy and revokes', async () => {
     await load();
     const out = collector('out');
-    node('start').receive({ payload: '' });
-    const pending = await until(() => out.find((m) => m.payload.state === 'pending'), 'pending snapshot');
-    assert.match(pending.payload.user_code, /\S/);
-    assert.equal(pending.topic, 'alice-test');
-    await provider.approveDevice(pending.payload.user_code);
-    const linked = await until(() => out.find((m) => m.payload.state === 'linked'), 'linked snapshot');
+    const linked = await linkThroughStartNode(out);
     assert.equal(linked.payload.account.name, 'Alice');
 
     node('token').receive({ payload: '' });
@@ -104,6 +109,32 @@ describe('Node-RED nodes (test helper, real authorization server)', function () 
       if (message === withToken) continue;
       assert.ok(!JSON.stringify(message).includes(withToken.access_token), 'no token outside exposeToken');
     }
+  });
+
+  it('answers status messages in the order they came, with or without the token, and asks the provider nothing', async () => {
+    await load();
+    const out = collector('out');
+    await linkThroughStartNode(out);
+    out.length = 0;
+
+    const calls = provider.count('refresh_token');
+    for (let i = 0; i < 200; i++) node(i % 2 ? 'token' : 'status').receive({ payload: '', i, headers: { 'X-Seq': String(i) } });
+    await until(() => out.length === 200, '200 replies');
+    assert.deepEqual(
+      out.map((m) => m.i),
+      Array.from({ length: 200 }, (_, i) => i),
+      'replies keep the order of the messages',
+    );
+    const tokens = new Set(out.filter((m) => m.i % 2).map((m) => m.access_token));
+    assert.equal(tokens.size, 1, 'one cached token for every token message');
+    const [token] = tokens;
+    assert.equal(await provider.isTokenActive(token), true);
+    for (const m of out) {
+      assert.equal(m.payload.state, 'linked');
+      assert.equal(m.headers['X-Seq'], String(m.i), "the message's own headers are kept");
+      assert.equal(m.headers.Authorization, m.i % 2 ? `Bearer ${token}` : undefined);
+    }
+    assert.equal(provider.count('refresh_token'), calls, 'a fresh token is given without a refresh');
   });
 
   it('deleting the config node deletes its token file and moved-aside copies; a redeploy does not', async () => {
