@@ -9,7 +9,7 @@
 // and exiting 0. A non-zero exit, a timeout or unreadable output marks it failed; run.mjs then
 // still prints the whole document, and exits 1.
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -47,12 +47,22 @@ function killGroup(child) {
 }
 
 /**
- * Runs one bench file with --expose-gc; resolves with its exit code, stdout, and the tail of its stderr.
+ * The Node flags a bench asks for in a line of its own, `// Node flags: --flag ...` (besides
+ * --expose-gc, which every bench gets).
+ * @param {string} file
+ */
+function nodeFlags(file) {
+  const line = readFileSync(path.join(benchDir, file), 'utf8').match(/^\/\/ Node flags: (.+)$/m);
+  return line ? line[1].trim().split(/\s+/) : [];
+}
+
+/**
+ * Runs one bench file with --expose-gc and its own flags; resolves with its exit code, stdout, and the tail of its stderr.
  * @param {string} file
  */
 function runChild(file) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', path.join(benchDir, file)], {
+    const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags(file), path.join(benchDir, file)], {
       cwd: path.dirname(benchDir),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so a timeout also ends whatever the bench started (servers, brokers).

@@ -1,17 +1,25 @@
 // Issue 3: messages per second through `account-link-status` on a linked link whose access token is
-// cached (plain, and with exposeToken), against a core `change` node with no rules, in one embedded
-// Node-RED runtime (require('node-red'), this package loaded from <userDir>/node_modules like an
-// install). The link is pre-seeded: its store file is written with TokenStore before Node-RED starts,
-// so no provider is ever asked (the token endpoint is a closed loopback port).
+// cached, in one embedded Node-RED runtime (require('node-red'), this package loaded from
+// <userDir>/node_modules like an install). Plain, against a core `change` node with no rules; with
+// exposeToken, against a `change` node setting the same msg.access_token and msg.headers.Authorization
+// (what a flow does without exposeToken; that change node against the rule-less one is reported too).
+// The link is pre-seeded: its store file is written with TokenStore before Node-RED starts, so no
+// provider is ever asked (the token endpoint is a closed loopback port).
 //
 // Each measured node is fed by node.receive() in bursts of BENCH_BURST messages and wired to a tiny
-// sink node that counts; a round is BENCH_MESSAGES messages; the three nodes take turns over
-// BENCH_ROUNDS rounds after one warm-up round, and the median round is reported: wall-clock messages
-// per second, and CPU time (user + system) of this process per message, which other load on the
-// machine disturbs far less than wall time.
+// sink node that counts; a round is BENCH_MESSAGES messages; the four nodes take turns (every other
+// round in reverse order) over BENCH_ROUNDS rounds after one warm-up round. Figures are the median
+// round: wall-clock messages per second, and CPU time (user + system) of this process per message,
+// which other load on the machine disturbs far less than wall time. Ratios are the median over rounds
+// of the node's round against its baseline's round in the same turn.
 //
-// Run: npm run build && node bench/status-throughput.mjs
-// Env: BENCH_MESSAGES (100000), BENCH_ROUNDS (9), BENCH_BURST (500).
+// V8's parallel scavenger makes rounds bimodal on a 2-core machine (about 330k or 480k msgs/s for
+// every node alike, so one run's medians could land in different modes); with one GC thread rounds
+// agree within a few per cent and the ratios barely move.
+// Node flags: --single-threaded-gc
+//
+// Run: npm run build && node --expose-gc --single-threaded-gc bench/status-throughput.mjs
+// Env: BENCH_MESSAGES (100000), BENCH_ROUNDS (15), BENCH_BURST (500).
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { linkedRecord, loadCore, tempDir } from './lib/core.mjs';
@@ -20,7 +28,7 @@ import { round } from './lib/stats.mjs';
 import { initBenchNodeRed, nodeRedFeeder } from './lib/node-red-feed.mjs';
 
 const messagesPerRound = Number(process.env.BENCH_MESSAGES ?? 100_000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
 const burst = Number(process.env.BENCH_BURST ?? 500);
 const SLUG = 'bench-status';
 const ACCOUNT_ID = 'bench-acct';
@@ -41,37 +49,47 @@ const { RED, server } = initBenchNodeRed({
     { id: 'status', type: 'account-link-status', account: ACCOUNT_ID },
     { id: 'token', type: 'account-link-status', account: ACCOUNT_ID, exposeToken: true },
     { id: 'change', type: 'change', rules: [] },
+    // What a flow does without exposeToken: a change node setting the same two properties.
+    {
+      id: 'change_token',
+      type: 'change',
+      rules: [
+        { t: 'set', p: 'access_token', pt: 'msg', to: record.tokens.accessToken, tot: 'str' },
+        { t: 'set', p: 'headers.Authorization', pt: 'msg', to: `Bearer ${record.tokens.accessToken}`, tot: 'str' },
+      ],
+    },
   ],
 });
 
 /** @type {(msg: Record<string, any>) => void} */
 const feeder = nodeRedFeeder({ messagesPerRound, burst, timeoutMs: 20_000 });
 
+const expectedAuthorization = `Bearer ${record.tokens.accessToken}`;
 const checks = {};
-const perRound = { change: [], status: [], status_expose_token: [] };
-const cpuPerRound = { change: [], status: [], status_expose_token: [] };
+const perRound = { change: [], change_setting_token: [], status: [], status_expose_token: [] };
+const cpuPerRound = { change: [], change_setting_token: [], status: [], status_expose_token: [] };
+const withExpectedToken = (msg) => msg.access_token === record.tokens.accessToken && msg.headers?.Authorization === expectedAuthorization;
 const variants = [
   ['change', 'change', (msg) => msg.payload?.bench === true],
+  ['change_setting_token', 'change_token', (msg) => msg.payload?.bench === true && withExpectedToken(msg)],
   ['status', 'status', (msg) => msg.payload?.state === 'linked' && msg.topic === SLUG && msg.access_token === undefined],
   [
     'status_expose_token',
     'token',
-    (msg) =>
-      msg.payload?.state === 'linked' &&
-      msg.access_token === record.tokens.accessToken &&
-      msg.headers?.Authorization === `Bearer ${record.tokens.accessToken}`,
+    (msg) => msg.payload?.state === 'linked' && withExpectedToken(msg),
   ],
 ];
 
 try {
   await RED.start();
-  const nodes = await feeder.waitForNodes(RED, ['status', 'token', 'change', 'sink']);
+  const nodes = await feeder.waitForNodes(RED, ['status', 'token', 'change', 'change_token', 'sink']);
   const account = RED.nodes.getNode(ACCOUNT_ID);
   const link = await account.ready;
   checks.seeded_link_is_linked = link.snapshot().state === 'linked';
 
   for (let r = 0; r <= rounds; r++) {
-    for (const [key, id, valid] of variants) {
+    // Every other round in reverse, so no node always runs first after the collection before a round.
+    for (const [key, id, valid] of r % 2 ? [...variants].reverse() : variants) {
       const { ms, cpuUs, ok } = await feeder.pump(nodes[id], valid);
       if (r === 0) continue; // warm-up: JIT, first allocations
       perRound[key].push((messagesPerRound / ms) * 1000);
@@ -92,17 +110,27 @@ const median = (values) => {
 };
 const rate = (key) => Math.round(median(perRound[key]));
 const cpu = (key) => round(median(cpuPerRound[key]));
-const changeRate = rate('change');
+// The ratio of each round to the change node's in the same round, then the median: the machine's
+// speed can shift between rounds (see the note on GC above), far less within one.
+const pairedRatio = (perKey, key, baselineKey) => round(median(perKey[key].map((value, r) => value / perKey[baselineKey][r])), 4);
+/** Each figure's key, what it is measured against, and the node in the baseline. */
+const comparisons = [
+  ['status', 'change'],
+  ['status_expose_token', 'change_setting_token'],
+  ['change_setting_token', 'change'],
+];
+const byFigure = (measure) => Object.fromEntries(comparisons.map(([key]) => [key, measure(key)]));
+const byBaseline = (measure) => Object.fromEntries(comparisons.map(([key, baselineKey]) => [key, measure(baselineKey)]));
 const result = emit({
   name: 'status-throughput',
-  figures: {
-    msgs_per_s: { status: rate('status'), status_expose_token: rate('status_expose_token') },
-    cpu_us_per_msg: { status: cpu('status'), status_expose_token: cpu('status_expose_token') },
-  },
-  baseline: {
-    msgs_per_s: { status: changeRate, status_expose_token: changeRate },
-    cpu_us_per_msg: { status: cpu('change'), status_expose_token: cpu('change') },
-  },
+  figures: { msgs_per_s: byFigure(rate), cpu_us_per_msg: byFigure(cpu) },
+  baseline: { msgs_per_s: byBaseline(rate), cpu_us_per_msg: byBaseline(cpu) },
+  ratio: Object.fromEntries(
+    comparisons.flatMap(([key, baselineKey]) => [
+      [`msgs_per_s.${key}`, pairedRatio(perRound, key, baselineKey)],
+      [`cpu_us_per_msg.${key}`, pairedRatio(cpuPerRound, key, baselineKey)],
+    ]),
+  ),
   params: {
     node_red: RED.version(),
     messages_per_round: messagesPerRound,
@@ -113,8 +141,9 @@ const result = emit({
   },
   checks,
   notes: [
-    'baseline: a core change node with no rules between the same feed and sink, same runtime, rounds interleaved',
-    'median round of BENCH_ROUNDS; each message goes feed -> node -> sink through Node-RED routing',
+    'baselines, same feed, sink and runtime, rounds interleaved: status against a core change node with no rules; status_expose_token against a change node setting msg.access_token and msg.headers.Authorization (what a flow does without exposeToken); change_setting_token against the rule-less change node (the cost of that work itself)',
+    'figures: median round of BENCH_ROUNDS; ratio: median over rounds of the node / the change node in the same round',
+    'each message goes feed -> node -> sink through Node-RED routing',
   ],
 });
 exitOnFailedChecks(result.checks ?? {});

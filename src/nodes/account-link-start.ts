@@ -8,7 +8,7 @@ import { registerActionNode } from './action-node.js';
  * this attempt link a different account than the one linked.
  */
 export function register(RED: NodeAPI): void {
-  registerActionNode(RED, 'account-link-start', ({ msg }) => {
+  registerActionNode(RED, 'account-link-start', (msg) => {
     const { payload } = msg;
     if (payload === 'cancel') return 'cancel';
     if (typeof payload === 'string' && payload !== '' && payload !== 'start') {

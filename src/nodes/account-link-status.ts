@@ -23,7 +23,7 @@ export function register(RED: NodeAPI): void {
   registerActionNode<StatusNodeDef>(
     RED,
     'account-link-status',
-    ({ config, link, msg }) => {
+    (msg, link, config) => {
       if (!config.exposeToken) return 'status';
       // A token that needs no refresh is added in the same turn; otherwise after the refresh.
       const fresh = link.freshAccessToken();

@@ -31,11 +31,11 @@ export interface ActionCall {
  * Which action of the table one message asks for, with its options if it has any. It may add to
  * the message first (the status node's token) and throws a LinkError to refuse the message.
  */
-export type ActionRequest<TDef extends ActionNodeDef> = (context: {
-  config: TDef;
-  link: Link;
-  msg: NodeMessageInFlow;
-}) => LinkAction | ActionCall | Promise<LinkAction>;
+export type ActionRequest<TDef extends ActionNodeDef> = (
+  msg: NodeMessageInFlow,
+  link: Link,
+  config: TDef,
+) => LinkAction | ActionCall | Promise<LinkAction>;
 
 /**
  * The message for a reply, in the shape every surface answers with: the snapshot as payload, the
@@ -103,13 +103,8 @@ export function registerActionNode<TDef extends ActionNodeDef>(
     // Per message, the status node's hot path: no turn of the event loop and no closures once the
     // link is loaded, so it costs about what a core node costs.
 
-    /** Sends the reply to `requested`; gives the last reply, at once for `status`. A failed reply is only returned. */
-    const respond = (link: Link, msg: NodeMessageInFlow, send: Send, requested: LinkAction | ActionCall): ActionReply | Promise<ActionReply> => {
-      if (requested === 'status') {
-        const reply = statusReply(link);
-        send(replyMessage(msg, reply, link.slug, requested));
-        return reply;
-      }
+    /** Sends the reply to `requested`; resolves with the last reply. A failed reply is only returned. */
+    const respond = (link: Link, msg: NodeMessageInFlow, send: Send, requested: LinkAction | ActionCall): Promise<ActionReply> => {
       const action = typeof requested === 'string' ? requested : requested.action;
       return runAction(link, action, typeof requested === 'string' ? undefined : requested.options).then(({ reply, finished }) => {
         replyMessage(msg, reply, link.slug, action);
@@ -139,17 +134,22 @@ export function registerActionNode<TDef extends ActionNodeDef>(
 
     /** Runs what `msg` asks for on `link` and sends the reply. */
     const handle = (link: Link, msg: NodeMessageInFlow, send: Send, done: Done): void => {
-      let reply: ActionReply | Promise<ActionReply>;
+      let requested: LinkAction | ActionCall | Promise<LinkAction>;
       try {
         // `request` throws a LinkError to refuse the message (the start node's unknown payload).
-        const requested = request({ config, link, msg });
-        reply = requested instanceof Promise ? requested.then((asked) => respond(link, msg, send, asked)) : respond(link, msg, send, requested);
+        requested = request(msg, link, config);
       } catch (err) {
         fail(msg, done, err, link);
         return;
       }
-      if (reply instanceof Promise) reply.then((last) => finish(done, last), (err: unknown) => fail(msg, done, err, link));
-      else finish(done, reply);
+      if (requested === 'status') {
+        // Needs no waiting: answered at once.
+        send(replyMessage(msg, statusReply(link), link.slug, requested));
+        done();
+        return;
+      }
+      const reply = requested instanceof Promise ? requested.then((asked) => respond(link, msg, send, asked)) : respond(link, msg, send, requested);
+      reply.then((last) => finish(done, last), (err: unknown) => fail(msg, done, err, link));
     };
 
     node.on('input', (msg, send, done) => {
