@@ -152,7 +152,7 @@ export function buildSnapshot(parts: SnapshotParts): Snapshot {
   const code = signIn ? undefined : session;
   // Spoken only while there is a code to say: once entered, the code is gone.
   const spoken = code
-    ? spokenCode({ provider: parts.providerName, url: code.verificationUri, code: code.userCode }, parts.speech ?? ENGLISH_SPEECH)
+    ? spokenCode({ provider: parts.providerName, url: code.verificationUri, code: code.userCode, relink: Boolean(stored) }, parts.speech ?? ENGLISH_SPEECH)
     : null;
   return {
     link: parts.slug,

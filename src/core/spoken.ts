@@ -99,21 +99,21 @@ export interface SpeechOptions {
   formatPrompt: PromptFormatter;
 }
 
-/** The spoken prompt in English: "To link Spotify, open example dot com slash link and enter the code …". */
-export const englishSpokenPrompt: PromptFormatter = ({ provider, url, code }) =>
-  `To link ${provider}, open ${url} and enter the code ${code}.`;
+/** The spoken prompt in English: "To link Spotify, open example dot com slash link and enter the code …" ("To relink …"). */
+export const englishSpokenPrompt: PromptFormatter = ({ provider, url, code, relink }) =>
+  `To ${relink ? 'relink' : 'link'} ${provider}, open ${url} and enter the code ${code}.`;
 
 /** English words and the English sentence: what a Link uses when it is given nothing else. */
 export const ENGLISH_SPEECH: SpeechOptions = { language: 'en', formatPrompt: englishSpokenPrompt };
 
 /** `user_code_spoken` and `prompt_spoken` for a code on show. */
 export function spokenCode(
-  shown: { provider: string; url: string; code: string },
+  shown: { provider: string; url: string; code: string; relink: boolean },
   speech: SpeechOptions,
 ): { user_code_spoken: string; prompt_spoken: string } {
   const code = spellCode(shown.code, speech.language);
   return {
     user_code_spoken: code,
-    prompt_spoken: speech.formatPrompt({ provider: shown.provider, url: speakAddress(shown.url, speech.language), code }),
+    prompt_spoken: speech.formatPrompt({ provider: shown.provider, url: speakAddress(shown.url, speech.language), code, relink: shown.relink }),
   };
 }

@@ -32,7 +32,8 @@ export function speechOptions(RED: NodeAPI, language: string | undefined): Speec
   return {
     language: language || runtimeLanguage(RED),
     formatPrompt: (parts) =>
-      localized(RED, language, 'promptSpoken', { provider: parts.provider, code: parts.code, url: parts.url }) ?? englishSpokenPrompt(parts),
+      localized(RED, language, parts.relink ? 'promptSpokenRelink' : 'promptSpoken', { provider: parts.provider, code: parts.code, url: parts.url }) ??
+      englishSpokenPrompt(parts),
   };
 }
 

@@ -91,10 +91,10 @@ describe('spoken codes and addresses', () => {
     assert.equal(pending.user_code_spoken, 'Bravo Delta Whiskey Papa, Hotel Quebec zero one');
     assert.equal(
       pending.prompt_spoken,
-      'To link auth.example.test, open one nine two dot one six eight dot one dot two zero colon one eight eight zero slash link ' +
+      'To relink auth.example.test, open one nine two dot one six eight dot one dot two zero colon one eight eight zero slash link ' +
         'and enter the code Bravo Delta Whiskey Papa, Hotel Quebec zero one.',
     );
-    // The link had tokens, so the written prompt says relink; the spoken one is the same sentence for both.
+    // The link had tokens, so both prompts say relink.
     assert.equal(pending.prompt, 'To relink auth.example.test, open 192.168.1.20:1880/link and enter BDWP-HQ01');
     await link.cancel();
     assert.deepEqual([link.snapshot().user_code_spoken, link.snapshot().prompt_spoken], [null, null]);

@@ -68,6 +68,7 @@ describe('Node-RED nodes: relinking as another account', function () {
     const started = await helper.request().post('/account-link/acct/start').send({ replace_account: true }).expect(200);
     assert.equal(started.body.data.state, 'pending');
     assert.match(started.body.data.prompt, /^Um .* neu zu verknüpfen, öffne .* und gib [A-Z]{4}-[A-Z]{4} ein$/);
+    assert.match(started.body.data.prompt_spoken, /^Um .* neu zu verknüpfen, öffne .* und gib den Code .+ ein\.$/);
     await provider.approveDevice(started.body.data.user_code, { accountId: 'bob' });
     let snapshot: Msg = started.body.data;
     for (let tries = 0; snapshot.state === 'pending' && tries < 400; tries++) {
