@@ -10,7 +10,7 @@ import { tokenStore } from './token-store.js';
  */
 export function forgetRemovedLinks(RED: NodeAPI): void {
   let deployed: Set<string> | undefined;
-  RED.events.on('flows:started', () => {
+  const onStarted = (): void => {
     const current = new Set<string>();
     RED.nodes.eachNode((node) => {
       if (node.type === 'account-link') current.add(node.id);
@@ -26,5 +26,14 @@ export function forgetRemovedLinks(RED: NodeAPI): void {
         () => RED.log.info(`[account-link] deleted the saved tokens of ${gone.length} removed account node(s)`),
         (err: unknown) => RED.log.warn(`[account-link] could not delete saved tokens: ${(err as Error).message}`),
       );
-  });
+  };
+  // Registering the node types again on the same runtime (a test harness does, per flow it loads)
+  // replaces the listener instead of adding one more.
+  const earlier = listening.get(RED.events);
+  if (earlier) RED.events.off('flows:started', earlier);
+  listening.set(RED.events, onStarted);
+  RED.events.on('flows:started', onStarted);
 }
+
+/** The `flows:started` listener registered on each runtime's event bus. */
+const listening = new WeakMap<object, () => void>();
