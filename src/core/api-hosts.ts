@@ -1,5 +1,6 @@
 import { LinkError } from './errors.js';
-import { isHomeNetworkHost } from './home-network.js';
+import { hostStanding, resolvesToHomeNetwork, type HostLookup } from './home-network.js';
+import { transportError } from './http.js';
 import type { Provider } from './providers.js';
 
 /** One `host` or `host:port` entry of a request node's allowed hosts. */
@@ -98,12 +99,35 @@ function refusal(target: URL, destinations: TokenDestinations): string | null {
       `Allowed hosts; ${target.host} is neither, so nothing was sent. If you trust ${target.host}, add it to Allowed hosts.`
     );
   }
-  if (target.protocol === 'http:' && !(destinations.homeHttp && isHomeNetworkHost(target.hostname))) {
+  // A name that stands by its addresses passes here; sentOnlyHome() looks it up before each request.
+  if (target.protocol === 'http:' && !(destinations.homeHttp && hostStanding(target.hostname) !== 'outside')) {
     return destinations.homeHttp
       ? `The linked account's token is sent over plain http only to the home network, and ${target.host} is not on it. Use https. Nothing was sent.`
       : `The linked account's token for ${providerName} is only sent over https. Use https://${target.host}${target.pathname}. Nothing was sent.`;
   }
   return null;
+}
+
+/**
+ * For plain http, the second half of the home-network rule (the one the provider's own calls follow):
+ * a bare or `.lan` name is home only when every address it resolves to is, looked up before each
+ * request. Throws `forbidden_host` when it is not (nothing sent), a `network` error when the name
+ * does not resolve.
+ */
+export async function sentOnlyHome(target: URL, lookup: HostLookup): Promise<void> {
+  if (target.protocol !== 'http:') return;
+  let home: boolean;
+  try {
+    home = await resolvesToHomeNetwork(target.hostname, lookup);
+  } catch (err) {
+    throw transportError(err, target.host);
+  }
+  if (!home) {
+    throw new LinkError(
+      'forbidden_host',
+      `The linked account's token is sent over plain http only to the home network, and ${target.hostname} resolves to an address outside it. Use https. Nothing was sent.`,
+    );
+  }
 }
 
 function isDestination(target: URL, destinations: TokenDestinations): boolean {

@@ -1,9 +1,10 @@
 import type { Agent, Dispatcher } from 'undici';
 import { encodeRequest } from './api-body.js';
 import { gateFor, type GateOwner, type GateState, type RateGate } from './api-gate.js';
-import { parseAllowedHosts, tokenDestinations, tokenUrl, type HostEntry, type TokenDestinations } from './api-hosts.js';
+import { parseAllowedHosts, sentOnlyHome, tokenDestinations, tokenUrl, type HostEntry, type TokenDestinations } from './api-hosts.js';
 import { systemClock, type Clock } from './clock.js';
 import { LinkError } from './errors.js';
+import { lookupAll, type HostLookup } from './home-network.js';
 import { parseRetryAfter, readCapped, transportError, type HttpOptions } from './http.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Provider } from './providers.js';
@@ -98,6 +99,7 @@ export class ApiRequester {
   private readonly onWait: ((state: GateState) => void) | undefined;
   private target: Target | undefined;
   private resolving: Promise<Target> | undefined;
+  private readonly lookup: HostLookup;
   private closed = false;
 
   /** Throws a `config` LinkError when an allowed host is not a host. */
@@ -111,6 +113,7 @@ export class ApiRequester {
       () => options.http?.dispatcher ?? (connectTimeoutMs ? new (undici().Agent)({ connect: { timeout: connectTimeoutMs } }) : sharedAgent()),
     );
     this.responseTimeoutMs = options.http?.responseTimeoutMs ?? RESPONSE_TIMEOUT_MS;
+    this.lookup = options.http?.lookup ?? lookupAll;
     this.maxBodyBytes = options.http?.maxBodyBytes ?? DEFAULT_API_MAX_BODY_BYTES;
     this.log = options.logger ?? silentLogger;
     this.onWait = options.onWait;
@@ -125,6 +128,7 @@ export class ApiRequester {
     if (this.closed) throw new LinkError('closed', 'The request node was stopped.');
     const target = this.target ?? (await this.resolve());
     const url = tokenUrl(request.url, target.destinations);
+    await sentOnlyHome(url, this.lookup);
     const encoded = encodeRequest(request.method, request.headers, request.body);
     let token = await this.link.accessToken();
     let renewed = false;

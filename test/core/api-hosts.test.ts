@@ -63,12 +63,13 @@ describe('core: API addresses, bodies and the 401 renewal', () => {
 
     const custom = await destinations(
       { provider: 'custom', tokenEndpoint: 'http://192.168.1.20:8080/oauth/token', userinfoEndpoint: 'https://id.example.net/me' },
-      '192.168.1.30:9000, nas.local',
+      '192.168.1.30:9000, nas.local, nas',
     );
     assert.equal(tokenUrl('api/items', custom).href, 'http://192.168.1.20:8080/api/items', 'the issuer origin');
     assert.equal(code(() => tokenUrl('https://id.example.net/me', custom)), 'allowed', "the provider's own endpoint");
     assert.equal(code(() => tokenUrl('http://192.168.1.30:9000/', custom)), 'allowed', 'http at home for custom');
     assert.equal(code(() => tokenUrl('http://nas.local/', custom)), 'allowed');
+    assert.equal(code(() => tokenUrl('http://nas/', custom)), 'allowed', 'a bare name passes by its text; its addresses are checked before sending');
     assert.equal(code(() => tokenUrl('http://id.example.net/me', custom)), 'forbidden_host', 'plain http off the home network');
     assert.equal(code(() => tokenUrl('http://192.168.1.31/', custom)), 'forbidden_host', 'not listed');
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fetch } from 'undici';
+import { Agent, fetch } from 'undici';
 import { ApiRequester, type ApiRequesterOptions, type ApiResponse } from '../../src/core/api-request.js';
 import type { GateState } from '../../src/core/api-gate.js';
 import type { LinkError } from '../../src/core/errors.js';
@@ -102,6 +102,39 @@ describe('core: calling the API with a linked account (real provider)', function
     assert.equal((await refused(get(r, `http://user:pw@${api.host}/me`))).code, 'bad_request');
     assert.equal(elsewhere.calls.length, 0, 'nothing reached a forbidden origin');
     assert.equal(api.calls.length, 1);
+  });
+
+  it('plain http to a bare name: the token goes only where every address it resolves to is at home, looked up each time', async () => {
+    const addresses: Record<string, string[]> = { nas: ['127.0.0.1'], 'media.lan': ['127.0.0.1', '93.184.216.34'] };
+    const asked: string[] = [];
+    const lookup = async (name: string): Promise<string[]> => {
+      asked.push(name);
+      if (!addresses[name]) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+      return addresses[name]!;
+    };
+    // The connection itself reaches the loopback API whatever the name (as the home router's DNS would send it).
+    const dispatcher = new Agent({
+      connect: {
+        lookup: (_name: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
+          options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4),
+      },
+    });
+    const r = requester({ allowedHosts: `nas:${api.port}, media.lan:${api.port}, gone:${api.port}`, http: { lookup, dispatcher } });
+
+    assert.equal((await get(r, `http://nas:${api.port}/me`)).statusCode, 200);
+    assert.equal((await get(r, `http://nas:${api.port}/me`)).statusCode, 200);
+    assert.deepEqual(asked, ['nas', 'nas'], 'looked up before each request');
+    assert.equal(api.calls.length, 2);
+    assert.equal(api.calls[1]!.authorization, await bearer());
+
+    addresses.nas = ['93.184.216.34'];
+    const moved = await refused(get(r, `http://nas:${api.port}/me`));
+    assert.equal(moved.code, 'forbidden_host', 'a name that now resolves outside');
+    assert.match(moved.message, /nas resolves to an address outside/);
+    assert.equal((await refused(get(r, `http://media.lan:${api.port}/me`))).code, 'forbidden_host', 'one address outside is enough');
+    assert.notEqual((await refused(get(r, `http://gone:${api.port}/me`))).code, 'forbidden_host', 'a name that does not resolve is a network error');
+    assert.equal(api.calls.length, 2, 'nothing was sent to a name outside or unknown');
+    await dispatcher.close();
   });
 
   it('follows a redirect within the origin with the token, and to another origin without it', async () => {
