@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { LookupFunction } from 'node:net';
 import { Agent, fetch } from 'undici';
 import { ApiRequester, type ApiRequesterOptions, type ApiResponse } from '../../src/core/api-request.js';
 import type { GateState } from '../../src/core/api-gate.js';
@@ -115,8 +116,8 @@ describe('core: calling the API with a linked account (real provider)', function
     // The connection itself reaches the loopback API whatever the name (as the home router's DNS would send it).
     const dispatcher = new Agent({
       connect: {
-        lookup: (_name: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
-          options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4),
+        lookup: ((_name, options, callback) =>
+          options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4)) satisfies LookupFunction,
       },
     });
     const r = requester({ allowedHosts: `nas:${api.port}, media.lan:${api.port}, gone:${api.port}`, http: { lookup, dispatcher } });
