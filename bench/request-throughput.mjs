@@ -18,7 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { linkedRecord, loadCore, tempDir } from './lib/core.mjs';
 import { emit, exitOnFailedChecks } from './lib/report.mjs';
-import { round } from './lib/stats.mjs';
+import { median, round } from './lib/stats.mjs';
 import { initBenchNodeRed, nodeRedFeeder } from './lib/node-red-feed.mjs';
 
 const messagesPerRound = Number(process.env.BENCH_MESSAGES ?? 1_000);
@@ -100,10 +100,6 @@ try {
   cleanup();
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
 const rate = (key) => Math.round(median(perRound[key]));
 const cpu = (key) => round(median(cpuPerRound[key]));
 checks.msgs_per_s_ratio_at_least_0_9 = rate('request') >= 0.9 * rate('core');

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadCore, root } from './lib/core.mjs';
 import { emit, exitOnFailedChecks } from './lib/report.mjs';
-import { round } from './lib/stats.mjs';
+import { median, round } from './lib/stats.mjs';
 
 loadCore(); // fails early, with the fix, when dist/ is not built
 const runs = Number(process.env.BENCH_RUNS ?? 15);
@@ -40,10 +40,7 @@ function once(specifier) {
   return { wallMs, requireMs: specifier === null ? 0 : Number(run.stdout) };
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return round(sorted[Math.floor(sorted.length / 2)] ?? 0, 1);
-};
+const medianMs = (values) => round(median(values), 1);
 
 const names = ['bare', ...Object.keys(targets)];
 const samples = Object.fromEntries(names.map((name) => [name, { wallMs: [], requireMs: [] }]));
@@ -58,12 +55,12 @@ for (let run = 0; run < runs; run++) {
   }
 }
 
-const bareWall = median(samples.bare.wallMs);
+const bareWall = medianMs(samples.bare.wallMs);
 const figures = { process_ms: {}, require_ms: {} };
 const baseline = { process_ms: {} };
 for (const name of Object.keys(targets)) {
-  figures.process_ms[name] = median(samples[name].wallMs);
-  figures.require_ms[name] = median(samples[name].requireMs);
+  figures.process_ms[name] = medianMs(samples[name].wallMs);
+  figures.require_ms[name] = medianMs(samples[name].requireMs);
   baseline.process_ms[name] = bareWall;
 }
 const nodeFiles = Object.keys(pkg['node-red'].nodes);

@@ -26,7 +26,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { linkedRecord, loadCore, tempDir } from './lib/core.mjs';
 import { emit, exitOnFailedChecks } from './lib/report.mjs';
-import { round } from './lib/stats.mjs';
+import { median, round } from './lib/stats.mjs';
 import { initBenchNodeRed, nodeRedFeeder } from './lib/node-red-feed.mjs';
 
 const messagesPerRound = Number(process.env.BENCH_MESSAGES ?? 100_000);
@@ -106,14 +106,10 @@ try {
   cleanup();
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
 const rate = (key) => Math.round(median(perRound[key]));
 const cpu = (key) => round(median(cpuPerRound[key]));
 // The ratio of each round to the change node's in the same round, then the median: the machine's
-// speed can shift between rounds (see the note on GC above), far less within one.
+// speed can shift between rounds (see the note on threads above), far less within one.
 const pairedRatio = (perKey, key, baselineKey) => round(median(perKey[key].map((value, r) => value / perKey[baselineKey][r])), 4);
 /** Each figure's key, what it is measured against, and the node in the baseline. */
 const comparisons = [

@@ -21,6 +21,15 @@ export function summarize(values) {
   };
 }
 
+/**
+ * The middle value of a sample (the upper one of the two middles for an even count), unrounded.
+ * @param {number[]} values
+ */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
 /** Rounds to `digits` decimals (2 by default). */
 export function round(value, digits = 2) {
   const scale = 10 ** digits;
