@@ -69,7 +69,9 @@ export function tokenDestinations(provider: Provider, hosts: readonly HostEntry[
 
 /**
  * The absolute URL of a request (relative URLs against the API base). Throws `bad_request` when it
- * is not a web address, `forbidden_host` when the token may not go there: nothing is sent then.
+ * is not a web address, `forbidden_host` when the token may not go there by its text: nothing is
+ * sent then. A plain-http name that stands by its addresses passes here; `sentOnlyHome` must check
+ * it before every hop that carries the token.
  */
 export function tokenUrl(url: string, destinations: TokenDestinations): URL {
   let target: URL;

@@ -128,7 +128,6 @@ export class ApiRequester {
     if (this.closed) throw new LinkError('closed', 'The request node was stopped.');
     const target = this.target ?? (await this.resolve());
     const url = tokenUrl(request.url, target.destinations);
-    await sentOnlyHome(url, this.lookup);
     const encoded = encodeRequest(request.method, request.headers, request.body);
     let token = await this.link.accessToken();
     let renewed = false;
@@ -210,6 +209,8 @@ export class ApiRequester {
     let currentBody = body;
     for (let hop = 0; ; hop++) {
       const signed = url.origin === start.origin;
+      // Right before each hop that carries the token: a name's addresses can change while a request waits.
+      if (signed) await sentOnlyHome(url, this.lookup);
       const sent = signed ? { ...headers, authorization: `Bearer ${token}` } : headers;
       let response: Dispatcher.ResponseData;
       try {

@@ -143,8 +143,13 @@ export function registerActionNode<TDef extends ActionNodeDef>(
         return;
       }
       if (requested === 'status') {
-        // Needs no waiting: answered at once.
-        send(replyMessage(msg, statusReply(link), link.slug, requested));
+        // Needs no waiting: answered at once (and a throw fails the message, as in the slower path).
+        try {
+          send(replyMessage(msg, statusReply(link), link.slug, requested));
+        } catch (err) {
+          fail(msg, done, err, link);
+          return;
+        }
         done();
         return;
       }

@@ -135,6 +135,17 @@ describe('core: calling the API with a linked account (real provider)', function
     assert.equal((await refused(get(r, `http://media.lan:${api.port}/me`))).code, 'forbidden_host', 'one address outside is enough');
     assert.notEqual((await refused(get(r, `http://gone:${api.port}/me`))).code, 'forbidden_host', 'a name that does not resolve is a network error');
     assert.equal(api.calls.length, 2, 'nothing was sent to a name outside or unknown');
+
+    // A redirect within the origin carries the token, so the name is looked up again before it.
+    api.script = (call) => (call.path === '/hop' ? { status: 302, headers: { location: '/me' } } : undefined);
+    let hops = 0;
+    const movesOut = requester({
+      allowedHosts: `nas:${api.port}`,
+      http: { dispatcher, lookup: async () => (++hops === 1 ? ['127.0.0.1'] : ['93.184.216.34']) },
+    });
+    assert.equal((await refused(get(movesOut, `http://nas:${api.port}/hop`))).code, 'forbidden_host', 'moved outside between two hops');
+    assert.equal(hops, 2);
+    assert.deepEqual(api.calls.slice(2).map((call) => call.path), ['/hop'], 'the second hop was not sent');
     await dispatcher.close();
   });
 
