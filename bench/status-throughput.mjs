@@ -1,19 +1,18 @@
 // Issue 3: messages per second through `account-link-status` on a linked link whose access token is
 // cached, in one embedded Node-RED runtime (require('node-red'), this package loaded from
-// <userDir>/node_modules like an install). Plain, against a core `change` node with no rules; with
-// exposeToken, against a `change` node setting the same msg.access_token and msg.headers.Authorization
-// (what a flow does without exposeToken; that change node against the rule-less one is reported too).
-// The link is pre-seeded: its store file is written with TokenStore before Node-RED starts, so no
-// provider is ever asked (the token endpoint is a closed loopback port).
+// <userDir>/node_modules like an install). Plain, against a core `change` node with no rules, fed
+// messages shaped as a default inject node's (payload and an empty topic) and messages without a topic
+// (the status node then adds a property to each); with exposeToken, against a `change` node setting
+// the same msg.access_token and msg.headers.Authorization (what a flow does without exposeToken) and
+// against the rule-less one. The link is pre-seeded: its store file is written with TokenStore before
+// Node-RED starts, so no provider is ever asked (the token endpoint is a closed loopback port).
 //
-// Each measured node is fed by node.receive() in bursts of BENCH_BURST messages shaped as a default
-// inject node's (payload and an empty topic: with no topic, the status node's setting it costs a new
-// property on every message, about 0.08 of the change node's time) and wired to a tiny
-// sink node that counts; a round is BENCH_MESSAGES messages; the four nodes take turns (every other
-// round in reverse order) over BENCH_ROUNDS rounds after one warm-up round. Figures are the median
-// round: wall-clock messages per second, and CPU time (user + system) of this process per message,
-// which other load on the machine disturbs far less than wall time. Ratios are the median over rounds
-// of the node's round against its baseline's round in the same turn.
+// Each variant feeds its node by node.receive() in bursts of BENCH_BURST messages; the nodes are wired
+// to a tiny sink node that counts; a round is BENCH_MESSAGES messages; the variants take turns (every
+// other round in reverse order) over BENCH_ROUNDS rounds after one warm-up round. Figures are the
+// median round: wall-clock messages per second, and CPU time (user + system) of this process per
+// message. Ratios are the median over rounds of the variant's round against its baseline's round in
+// the same turn.
 //
 // --single-threaded: V8's background threads (parallel GC, concurrent compilation) made rounds
 // bimodal on this 2-core VM (about 330k or 480k msgs/s, every node alike) and added 10-30% CPU off
@@ -68,19 +67,22 @@ const feeder = nodeRedFeeder({ messagesPerRound, burst, timeoutMs: 20_000 });
 
 const expectedAuthorization = `Bearer ${record.tokens.accessToken}`;
 const checks = {};
-const perRound = { change: [], change_setting_token: [], status: [], status_expose_token: [] };
-const cpuPerRound = { change: [], change_setting_token: [], status: [], status_expose_token: [] };
 // Every check reads the same three properties of each message, so the sink costs every node alike.
 const withoutToken = (msg) => msg.access_token === undefined && msg.headers === undefined;
 const withExpectedToken = (msg) => msg.access_token === record.tokens.accessToken && msg.headers?.Authorization === expectedAuthorization;
-const fromChange = (msg) => msg.payload?.bench === true && msg.topic === '';
+const fromChange = (msg, topic) => msg.payload?.bench === true && msg.topic === topic;
 const fromStatus = (msg) => msg.payload?.state === 'linked' && msg.topic === SLUG;
+/** Each variant: its key, the node fed, whether the messages carry a topic, and what each output must be. */
 const variants = [
-  ['change', 'change', (msg) => fromChange(msg) && withoutToken(msg)],
-  ['change_setting_token', 'change_token', (msg) => fromChange(msg) && withExpectedToken(msg)],
-  ['status', 'status', (msg) => fromStatus(msg) && withoutToken(msg)],
-  ['status_expose_token', 'token', (msg) => fromStatus(msg) && withExpectedToken(msg)],
+  ['change', 'change', true, (msg) => fromChange(msg, '') && withoutToken(msg)],
+  ['change_no_topic', 'change', false, (msg) => fromChange(msg, undefined) && withoutToken(msg)],
+  ['change_setting_token', 'change_token', true, (msg) => fromChange(msg, '') && withExpectedToken(msg)],
+  ['status', 'status', true, (msg) => fromStatus(msg) && withoutToken(msg)],
+  ['status_no_topic', 'status', false, (msg) => fromStatus(msg) && withoutToken(msg)],
+  ['status_expose_token', 'token', true, (msg) => fromStatus(msg) && withExpectedToken(msg)],
 ];
+const perRound = Object.fromEntries(variants.map(([key]) => [key, []]));
+const cpuPerRound = Object.fromEntries(variants.map(([key]) => [key, []]));
 
 try {
   await RED.start();
@@ -91,8 +93,8 @@ try {
 
   for (let r = 0; r <= rounds; r++) {
     // Every other round in reverse, so no node always runs first after the collection before a round.
-    for (const [key, id, valid] of r % 2 ? [...variants].reverse() : variants) {
-      const { ms, cpuUs, ok } = await feeder.pump(nodes[id], valid);
+    for (const [key, id, topic, valid] of r % 2 ? [...variants].reverse() : variants) {
+      const { ms, cpuUs, ok } = await feeder.pump(nodes[id], valid, { topic });
       if (r === 0) continue; // warm-up: JIT, first allocations
       perRound[key].push((messagesPerRound / ms) * 1000);
       cpuPerRound[key].push(cpuUs / messagesPerRound);
@@ -111,22 +113,24 @@ const cpu = (key) => round(median(cpuPerRound[key]));
 // The ratio of each round to the change node's in the same round, then the median: the machine's
 // speed can shift between rounds (see the note on threads above), far less within one.
 const pairedRatio = (perKey, key, baselineKey) => round(median(perKey[key].map((value, r) => value / perKey[baselineKey][r])), 4);
-/** Each figure's key, what it is measured against, and the node in the baseline. */
+/** Each figure: its name, the variant measured, and the variant it is measured against. */
 const comparisons = [
-  ['status', 'change'],
-  ['status_expose_token', 'change_setting_token'],
-  ['change_setting_token', 'change'],
+  ['status', 'status', 'change'],
+  ['status_no_topic', 'status_no_topic', 'change_no_topic'],
+  ['status_expose_token', 'status_expose_token', 'change_setting_token'],
+  ['status_expose_token_vs_no_rules', 'status_expose_token', 'change'],
+  ['change_setting_token', 'change_setting_token', 'change'],
 ];
-const byFigure = (measure) => Object.fromEntries(comparisons.map(([key]) => [key, measure(key)]));
-const byBaseline = (measure) => Object.fromEntries(comparisons.map(([key, baselineKey]) => [key, measure(baselineKey)]));
+const byFigure = (measure) => Object.fromEntries(comparisons.map(([name, key]) => [name, measure(key)]));
+const byBaseline = (measure) => Object.fromEntries(comparisons.map(([name, , baselineKey]) => [name, measure(baselineKey)]));
 const result = emit({
   name: 'status-throughput',
   figures: { msgs_per_s: byFigure(rate), cpu_us_per_msg: byFigure(cpu) },
   baseline: { msgs_per_s: byBaseline(rate), cpu_us_per_msg: byBaseline(cpu) },
   ratio: Object.fromEntries(
-    comparisons.flatMap(([key, baselineKey]) => [
-      [`msgs_per_s.${key}`, pairedRatio(perRound, key, baselineKey)],
-      [`cpu_us_per_msg.${key}`, pairedRatio(cpuPerRound, key, baselineKey)],
+    comparisons.flatMap(([name, key, baselineKey]) => [
+      [`msgs_per_s.${name}`, pairedRatio(perRound, key, baselineKey)],
+      [`cpu_us_per_msg.${name}`, pairedRatio(cpuPerRound, key, baselineKey)],
     ]),
   ),
   params: {
@@ -139,8 +143,8 @@ const result = emit({
   },
   checks,
   notes: [
-    'baselines, same feed, sink and runtime, rounds interleaved: status against a core change node with no rules; status_expose_token against a change node setting msg.access_token and msg.headers.Authorization (what a flow does without exposeToken); change_setting_token against the rule-less change node (the cost of that work itself)',
-    'figures: median round of BENCH_ROUNDS; ratio: median over rounds of the node / the change node in the same round',
+    'baselines, same sink and runtime, rounds interleaved; messages shaped as a default inject node\'s (payload, topic) unless named no_topic: status against a core change node with no rules; status_no_topic the same with messages without topic (the status node then adds a property to each); status_expose_token against a change node setting msg.access_token and msg.headers.Authorization (what a flow does without exposeToken), and _vs_no_rules against the rule-less change node; change_setting_token against the rule-less change node (the cost of that work itself)',
+    'figures: median round of BENCH_ROUNDS; ratio: median over rounds of the node / its baseline in the same turn',
     'each message goes feed -> node -> sink through Node-RED routing',
   ],
 });

@@ -38,7 +38,7 @@ const ABOUT = {
   },
   'status-throughput': {
     what: '`account-link-status` msgs/s in embedded Node-RED, cached token',
-    baseline: 'core `change` node, same runtime: with no rules (status), setting the same token properties (status_expose_token)',
+    baseline: 'core `change` node, same runtime and messages: with no rules, or setting the same token properties (status_expose_token)',
   },
 };
 
