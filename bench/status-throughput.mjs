@@ -8,9 +8,9 @@
 // Node-RED starts, so no provider is ever asked (the token endpoint is a closed loopback port).
 //
 // Each variant feeds its node by node.receive() in bursts of BENCH_BURST messages; the nodes are wired
-// to a tiny sink node that counts; a round is BENCH_MESSAGES messages; the variants take turns (every
-// other round in reverse order) over BENCH_ROUNDS rounds after one warm-up round. Figures are the
-// median round: wall-clock messages per second, and CPU time (user + system) of this process per
+// to a tiny sink node that counts; a round is BENCH_MESSAGES messages; the variants take turns, in a
+// new seeded random order each round, over BENCH_ROUNDS rounds after one warm-up round. Figures are
+// the median round: wall-clock messages per second, and CPU time (user + system) of this process per
 // message. Ratios are the median over rounds of the variant's round against its baseline's round in
 // the same turn.
 //
@@ -20,7 +20,7 @@
 // Node flags: --single-threaded
 //
 // Run: npm run build && node --expose-gc --single-threaded bench/status-throughput.mjs
-// Env: BENCH_MESSAGES (100000), BENCH_ROUNDS (15), BENCH_BURST (500).
+// Env: BENCH_MESSAGES (100000), BENCH_ROUNDS (15), BENCH_BURST (500), BENCH_SEED (14: the order of each round).
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { linkedRecord, loadCore, tempDir } from './lib/core.mjs';
@@ -33,6 +33,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
 const burst = Number(process.env.BENCH_BURST ?? 500);
 const SLUG = 'bench-status';
 const ACCOUNT_ID = 'bench-acct';
+const SEED = Number(process.env.BENCH_SEED ?? 14);
 
 const core = loadCore();
 const { dir: userDir, cleanup } = tempDir('status-throughput');
@@ -91,9 +92,11 @@ try {
   const link = await account.ready;
   checks.seeded_link_is_linked = link.snapshot().state === 'linked';
 
+  const random = seededRandom(SEED);
   for (let r = 0; r <= rounds; r++) {
-    // Every other round in reverse, so no node always runs first after the collection before a round.
-    for (const [key, id, topic, valid] of r % 2 ? [...variants].reverse() : variants) {
+    // A new order each round: a node runs faster right after the same node type (warm caches), so a
+    // fixed order, or a fixed order and its reverse, favours some variants in every round.
+    for (const [key, id, topic, valid] of shuffled(variants, random)) {
       const { ms, cpuUs, ok } = await feeder.pump(nodes[id], valid, { topic });
       if (r === 0) continue; // warm-up: JIT, first allocations
       perRound[key].push((messagesPerRound / ms) * 1000);
@@ -106,6 +109,28 @@ try {
   await RED.stop().catch(() => undefined);
   server.close();
   cleanup();
+}
+
+/** mulberry32: the same order of rounds in every run. */
+function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A copy of `items` in random order (Fisher-Yates). */
+function shuffled(items, random) {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
 }
 
 const rate = (key) => Math.round(median(perRound[key]));
@@ -136,6 +161,7 @@ const result = emit({
   params: {
     node_red: RED.version(),
     messages_per_round: messagesPerRound,
+    order_seed: SEED,
     rounds,
     burst,
     rounds_msgs_per_s: Object.fromEntries(Object.entries(perRound).map(([k, v]) => [k, v.map((x) => Math.round(x))])),
