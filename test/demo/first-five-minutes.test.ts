@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { freePort } from '../../scripts/node-red-home.js';
 import { DemoProcess } from '../helpers/demo-process.js';
 
@@ -13,7 +14,6 @@ import { DemoProcess } from '../helpers/demo-process.js';
  * UPDATE_DOCS_IMAGES=1.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(__dirname, '../..');
 const shots = process.env.UPDATE_DOCS_IMAGES ? path.join(root, 'docs/images') : path.join(root, 'test-artifacts/first-five-minutes');
 
@@ -30,17 +30,11 @@ describe('README "First five minutes" in Chromium, on npm start', function () {
   const pageErrors: string[] = [];
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`      skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-      this.skip();
-    }
+    if (chromiumMissing()) this.skip();
     mkdirSync(shots, { recursive: true });
     // 1880 when it is free, so the pictures show the address a reader will see.
     await demo.start(await freePort(1880));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     const laptop = await browser.newContext({ viewport: { width: 1600, height: 900 }, locale: 'en-US' });
     editor = await laptop.newPage();
     editor.on('pageerror', (err) => pageErrors.push(err.message));

@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
-import { chromiumMissing, launchChromium, openPage, shotsDir, startNodeRed, type RunningNodeRed } from '../helpers/editor-red.js';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
+import { openPage, shotsDir, startNodeRed, type RunningNodeRed } from '../helpers/editor-red.js';
 
 /**
  * The editor in a real Node-RED (this package from dist/) driven by headless Chromium: the config

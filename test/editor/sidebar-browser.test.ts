@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { TokenStore, type StoredLink } from '../../src/core/index.js';
 import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
-import { chromiumMissing, launchChromium, openPage, shotsDir, startNodeRed, type RunningNodeRed } from '../helpers/editor-red.js';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
+import { openPage, shotsDir, startNodeRed, type RunningNodeRed } from '../helpers/editor-red.js';
 
 /**
  * The "Accounts" sidebar tab in a real Node-RED under adminAuth, driven by headless Chromium: every

@@ -3,7 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { DEVICE_CODE_GRANT, startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 import { freePort, packageRoot, prepareUserDir, spawnNodeRed } from '../../scripts/node-red-home.js';
 
@@ -17,7 +18,6 @@ import { freePort, packageRoot, prepareUserDir, spawnNodeRed } from '../../scrip
  * here).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const shots = process.env.ACCOUNT_LINK_SHOTS || path.join(packageRoot, 'test-artifacts', 'editor');
 
 interface RunningNodeRed {
@@ -90,16 +90,10 @@ describe('Dashboard 2.0 widget in headless Chromium', function () {
   let browser: Browser | undefined;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`      skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-      this.skip();
-    }
+    if (chromiumMissing()) this.skip();
     assert.ok(existsSync(path.join(packageRoot, 'resources/ui-account-link.umd.js')), 'run npm run build first (it builds the widget with Vite)');
     provider = await startTestProvider({ stateRefreshLifetime: 'refresh_token_expires_in', refreshTokenTtl: 30 * 24 * 3600 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

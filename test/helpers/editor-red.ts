@@ -3,13 +3,12 @@
  * for the editor tests that drive the browser.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { freePort } from './brokers.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(__dirname, '../..');
 
 /**
@@ -20,20 +19,6 @@ export function shotsDir(): string {
   const dir = path.resolve(root, process.env.ACCOUNT_LINK_SHOTS || path.join('test-artifacts', 'editor'));
   mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-/** True when the editor tests can run here; otherwise says why (and the caller skips). */
-export function chromiumMissing(): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  console.log(`      skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-  return true;
-}
-
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
 }
 
 /**

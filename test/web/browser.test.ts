@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { cleanupTempDirs } from '../helpers/core-fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { startTestProvider, type TestProvider } from '../../demo/sign-in-server.js';
 import { startPairingHub, type PairingHub } from './fixtures.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const RELAY_HTML = readFileSync(path.join(ROOT, 'docs/relay/index.html'), 'utf8');
@@ -26,15 +26,9 @@ describe('web: pairing page in Chromium at a phone viewport', function () {
   let relay: { url: string; server: Server };
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`    (skipped: ${CHROMIUM} is missing; apt-get install chromium)`);
-      this.skip();
-    }
+    if (chromiumMissing()) this.skip();
     mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     provider = await startTestProvider({ allowAnyRedirectUri: true });
     relay = await serveRelayPage();
   });

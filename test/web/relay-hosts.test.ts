@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import table from './home-hosts.json';
 
-const CHROMIUM = '/usr/bin/chromium';
 const RELAY_HTML = readFileSync(path.resolve(__dirname, '../../docs/relay/index.html'), 'utf8');
 
 type Verdict = 'allowed' | 'refused';
@@ -27,11 +27,8 @@ describe('web: the shipped relay page forwards exactly to the hosts home-hosts.j
   let forwarded: URL[] = [];
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`    (skipped: ${CHROMIUM} is missing; apt-get install chromium)`);
-      this.skip();
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    if (chromiumMissing()) this.skip();
+    browser = await launchChromium();
     relay = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(RELAY_HTML));
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     relayOrigin = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
